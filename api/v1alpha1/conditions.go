@@ -1,0 +1,53 @@
+package v1alpha1
+
+// Condition types reported in .status.conditions.
+const (
+	// ConditionReady summarises the others: True when every child is in place and the
+	// service can take traffic from at least the replicas it asked for.
+	ConditionReady = "Ready"
+	// ConditionAvailable mirrors the Deployment's Available condition: enough ready pods
+	// to serve (minimum availability of the rollout strategy).
+	ConditionAvailable = "Available"
+	// ConditionProgressing tells whether a rollout is under way (True, RolloutInProgress),
+	// finished (True, RolloutComplete) or stuck (False, ProgressDeadlineExceeded).
+	ConditionProgressing = "Progressing"
+	// ConditionAbleToScale is the HorizontalPodAutoscaler's own condition, copied while
+	// autoscaling is on.
+	ConditionAbleToScale = "AbleToScale"
+	// ConditionScalingActive is the HorizontalPodAutoscaler's own condition, copied while
+	// autoscaling is on. False means the HPA cannot compute a replica count, for example
+	// because no adapter serves a metric.
+	ConditionScalingActive = "ScalingActive"
+	// ConditionScalingLimited is the HorizontalPodAutoscaler's own condition, copied while
+	// autoscaling is on. True means the desired count was clamped to minReplicas or maxReplicas.
+	ConditionScalingLimited = "ScalingLimited"
+)
+
+// Reasons of the Ready, Available and Progressing conditions. The HPA conditions keep the
+// HorizontalPodAutoscaler's own reasons.
+const (
+	// ReasonReady: every child is in place and the requested replicas are ready.
+	ReasonReady = "Ready"
+	// ReasonScaledToZero: replicas is 0, so nothing serves, as asked.
+	ReasonScaledToZero = "ScaledToZero"
+	// ReasonReplicasNotReady: fewer replicas are ready than asked for.
+	ReasonReplicasNotReady = "ReplicasNotReady"
+	// ReasonRolloutInProgress: the Deployment is rolling out a new pod template.
+	ReasonRolloutInProgress = "RolloutInProgress"
+	// ReasonRolloutComplete: the latest pod template runs on every replica.
+	ReasonRolloutComplete = "RolloutComplete"
+	// ReasonProgressDeadlineExceeded: the rollout made no progress within the Deployment's
+	// progress deadline (for example an image that cannot be pulled or pods that never get ready).
+	ReasonProgressDeadlineExceeded = "ProgressDeadlineExceeded"
+	// ReasonMinimumReplicasAvailable: the Deployment has its minimum of available pods.
+	ReasonMinimumReplicasAvailable = "MinimumReplicasAvailable"
+	// ReasonMinimumReplicasUnavailable: the Deployment lacks its minimum of available pods.
+	ReasonMinimumReplicasUnavailable = "MinimumReplicasUnavailable"
+	// ReasonDeploymentPending: the Deployment has not reported status for its latest spec yet.
+	ReasonDeploymentPending = "DeploymentPending"
+	// ReasonResourceConflict: an object with a child's name exists and is not controlled by
+	// this InferenceService; the operator leaves it alone. Rename or delete one of them.
+	ReasonResourceConflict = "ResourceConflict"
+	// ReasonApplyFailed: the API server refused a child the operator built; the message says why.
+	ReasonApplyFailed = "ApplyFailed"
+)

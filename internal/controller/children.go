@@ -1,0 +1,200 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
+)
+
+const (
+	// FieldOwner is the field manager of everything the operator applies.
+	FieldOwner = "inference-operator"
+
+	// replicasHandoffOwner holds a Deployment's spec.replicas for the moment autoscaling
+	// takes over from a fixed count: the operator stops applying the field, and without
+	// another owner the API server would reset it to 1 and kill running pods. The
+	// HorizontalPodAutoscaler then takes the field over the first time it scales.
+	replicasHandoffOwner = "inference-operator-replicas-handoff"
+)
+
+// errConflict reports an object with a child's name that this InferenceService does not
+// control. The operator never adopts or overwrites it.
+type errConflict struct {
+	kind, name string
+	owner      string
+}
+
+func (e *errConflict) Error() string {
+	owner := "no controller"
+	if e.owner != "" {
+		owner = "controller " + e.owner
+	}
+	return fmt.Sprintf("a %s named %q already exists and is not managed by this InferenceService (it has %s); "+
+		"rename the InferenceService or delete the %s", e.kind, e.name, owner, e.kind)
+}
+
+// getOwned reads the child named after isvc into obj. It returns found=false when there
+// is none, and an *errConflict when one exists that isvc does not control.
+//
+// The cache holds only labelled children, so a miss is checked against the API server
+// before the operator creates anything: an unlabelled object of the same name must not be
+// adopted by a server-side apply. After creation the child is in the cache and this costs
+// no request.
+func (r *InferenceServiceReconciler) getOwned(ctx context.Context, isvc *servingv1alpha1.InferenceService, obj client.Object) (found bool, err error) {
+	key := client.ObjectKeyFromObject(isvc)
+	err = r.Get(ctx, key, obj)
+	if apierrors.IsNotFound(err) {
+		err = r.APIReader.Get(ctx, key, obj)
+	}
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading %s %s: %w", kindOf(r.Scheme, obj), key, err)
+	}
+	if !metav1.IsControlledBy(obj, isvc) {
+		conflict := &errConflict{kind: kindOf(r.Scheme, obj), name: obj.GetName()}
+		if ref := metav1.GetControllerOf(obj); ref != nil {
+			conflict.owner = ref.Kind + "/" + ref.Name
+		}
+		return true, conflict
+	}
+	return true, nil
+}
+
+// apply writes desired with server-side apply under FieldOwner, forcing ownership of
+// every field it sets, and reads the stored object back into into.
+func (r *InferenceServiceReconciler) apply(ctx context.Context, desired client.Object, into client.Object) error {
+	u, err := toApplyConfiguration(desired)
+	if err != nil {
+		return err
+	}
+	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
+		return fmt.Errorf("applying %s %s: %w", u.GetKind(), client.ObjectKeyFromObject(desired), err)
+	}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, into); err != nil {
+		return fmt.Errorf("decoding applied %s: %w", u.GetKind(), err)
+	}
+	return nil
+}
+
+// toApplyConfiguration turns a typed object built by the render package into the
+// unstructured content of an apply request. Typed objects serialise some zero values
+// (creationTimestamp: null, an empty status); they are dropped so the operator claims
+// only the fields it means to set.
+func toApplyConfiguration(obj client.Object) (*unstructured.Unstructured, error) {
+	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil, fmt.Errorf("converting %T: %w", obj, err)
+	}
+	delete(content, "status")
+	pruneNulls(content)
+	return &unstructured.Unstructured{Object: content}, nil
+}
+
+func pruneNulls(m map[string]any) {
+	for k, v := range m {
+		switch v := v.(type) {
+		case nil:
+			delete(m, k)
+		case map[string]any:
+			pruneNulls(v)
+		case []any:
+			for _, item := range v {
+				if im, ok := item.(map[string]any); ok {
+					pruneNulls(im)
+				}
+			}
+		}
+	}
+}
+
+// deleteOwned deletes the child named after isvc if the cache holds one that isvc
+// controls. It is used for children the spec no longer asks for (the HPA when
+// autoscaling is turned off, the PDB when it is removed).
+func (r *InferenceServiceReconciler) deleteOwned(ctx context.Context, isvc *servingv1alpha1.InferenceService, obj client.Object) (deleted bool, err error) {
+	if err := r.Get(ctx, client.ObjectKeyFromObject(isvc), obj); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	if !metav1.IsControlledBy(obj, isvc) {
+		return false, nil
+	}
+	uid := obj.GetUID()
+	err = r.Delete(ctx, obj, client.Preconditions{UID: &uid}, client.PropagationPolicy(metav1.DeletePropagationBackground))
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("deleting %s %s: %w", kindOf(r.Scheme, obj), client.ObjectKeyFromObject(obj), err)
+	}
+	return true, nil
+}
+
+// handOffReplicas keeps a Deployment's current replica count when autoscaling takes over
+// from a fixed count. While the operator's own apply owns spec.replicas, a second field
+// manager first applies the same value, so the field keeps an owner (and its value) once
+// the operator's apply stops setting it. This is the ownership transfer the Kubernetes
+// server-side apply documentation describes for handing replicas to an HPA.
+func (r *InferenceServiceReconciler) handOffReplicas(ctx context.Context, live *appsv1.Deployment) error {
+	if live.Spec.Replicas == nil || !ownsField(live.ManagedFields, FieldOwner, "f:spec", "f:replicas") {
+		return nil
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apps/v1",
+		"kind":       "Deployment",
+		"metadata":   map[string]any{"name": live.Name, "namespace": live.Namespace},
+		"spec":       map[string]any{"replicas": int64(*live.Spec.Replicas)},
+	}}
+	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(replicasHandoffOwner)); err != nil {
+		return fmt.Errorf("handing spec.replicas of Deployment %s over to the autoscaler: %w", client.ObjectKeyFromObject(live), err)
+	}
+	return nil
+}
+
+// ownsField tells whether manager's Apply entry in managedFields owns the field at path.
+func ownsField(entries []metav1.ManagedFieldsEntry, manager string, path ...string) bool {
+	for _, e := range entries {
+		if e.Manager != manager || e.Operation != metav1.ManagedFieldsOperationApply || e.FieldsV1 == nil {
+			continue
+		}
+		var fields map[string]any
+		if err := json.Unmarshal(e.FieldsV1.Raw, &fields); err != nil {
+			continue
+		}
+		node := fields
+		for i, p := range path {
+			next, ok := node[p].(map[string]any)
+			if !ok {
+				break
+			}
+			if i == len(path)-1 {
+				return true
+			}
+			node = next
+		}
+	}
+	return false
+}
+
+func kindOf(scheme *runtime.Scheme, obj runtime.Object) string {
+	if gvks, _, err := scheme.ObjectKinds(obj); err == nil && len(gvks) > 0 {
+		return gvks[0].Kind
+	}
+	return fmt.Sprintf("%T", obj)
+}
+
+func asConflict(err error) (*errConflict, bool) {
+	var c *errConflict
+	ok := errors.As(err, &c)
+	return c, ok
+}

@@ -1,0 +1,155 @@
+package render
+
+import (
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+
+	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
+)
+
+const (
+	readinessPeriodSeconds    int32 = 5
+	probeTimeoutSeconds       int32 = 2
+	readinessFailureThreshold int32 = 3
+	startupPeriodSeconds      int32 = 10
+	// progressDeadlineMarginSeconds is added to the startup budget for the Deployment's
+	// progress deadline, so that a pod still loading its model within its budget (plus time
+	// to pull a large image) is not reported as a stuck rollout.
+	progressDeadlineMarginSeconds int32 = 300
+)
+
+// Deployment builds the Deployment that runs the model server.
+//
+// spec.replicas is set only when autoscaling is off: while the HPA scales, the operator
+// leaves the field to it and never resets the count it chose.
+func Deployment(isvc *servingv1alpha1.InferenceService) *appsv1.Deployment {
+	spec := &isvc.Spec
+	startupBudget := orDefault(spec.StartupTimeoutSeconds, servingv1alpha1.DefaultStartupTimeoutSeconds)
+
+	dep := &appsv1.Deployment{
+		TypeMeta:   metav1.TypeMeta{APIVersion: appsv1.SchemeGroupVersion.String(), Kind: "Deployment"},
+		ObjectMeta: objectMeta(isvc),
+		Spec: appsv1.DeploymentSpec{
+			Selector:                &metav1.LabelSelector{MatchLabels: SelectorLabels(isvc)},
+			ProgressDeadlineSeconds: ptr.To(startupBudget + progressDeadlineMarginSeconds),
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{
+					Labels:      podLabels(isvc),
+					Annotations: copyMap(spec.PodAnnotations),
+				},
+				Spec: podSpec(isvc),
+			},
+		},
+	}
+	if Autoscaling(isvc) == nil {
+		dep.Spec.Replicas = ptr.To(*spec.Replicas)
+	}
+	if spec.Strategy != nil {
+		dep.Spec.Strategy = *spec.Strategy.DeepCopy()
+	}
+	return dep
+}
+
+func podSpec(isvc *servingv1alpha1.InferenceService) corev1.PodSpec {
+	spec := isvc.Spec.DeepCopy()
+	readiness := readinessProbe(isvc)
+	return corev1.PodSpec{
+		Containers: []corev1.Container{{
+			Name:            ContainerName,
+			Image:           spec.Image,
+			ImagePullPolicy: spec.ImagePullPolicy,
+			Command:         spec.Command,
+			Args:            spec.Args,
+			Env:             spec.Env,
+			EnvFrom:         spec.EnvFrom,
+			Ports: []corev1.ContainerPort{{
+				Name:          PortName,
+				ContainerPort: orDefault(spec.Port, servingv1alpha1.DefaultPort),
+				Protocol:      corev1.ProtocolTCP,
+			}},
+			Resources:       spec.Resources,
+			ReadinessProbe:  readiness,
+			StartupProbe:    startupProbe(isvc, readiness),
+			LivenessProbe:   spec.LivenessProbe,
+			VolumeMounts:    spec.VolumeMounts,
+			SecurityContext: spec.ContainerSecurityContext,
+		}},
+		ImagePullSecrets:              spec.ImagePullSecrets,
+		NodeSelector:                  spec.NodeSelector,
+		Tolerations:                   spec.Tolerations,
+		Affinity:                      spec.Affinity,
+		TopologySpreadConstraints:     spec.TopologySpreadConstraints,
+		ServiceAccountName:            spec.ServiceAccountName,
+		PriorityClassName:             spec.PriorityClassName,
+		Volumes:                       spec.Volumes,
+		SecurityContext:               spec.SecurityContext,
+		TerminationGracePeriodSeconds: spec.TerminationGracePeriodSeconds,
+	}
+}
+
+// readinessProbe is the user's readiness probe or, by default, an HTTP GET of healthPath
+// on the inference port. Every field is explicit so the applied object matches what the
+// API server stores.
+func readinessProbe(isvc *servingv1alpha1.InferenceService) *corev1.Probe {
+	if isvc.Spec.ReadinessProbe != nil {
+		return isvc.Spec.ReadinessProbe.DeepCopy()
+	}
+	path := isvc.Spec.HealthPath
+	if path == "" {
+		path = servingv1alpha1.DefaultHealthPath
+	}
+	return &corev1.Probe{
+		ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{
+			Path:   path,
+			Port:   intstr.FromString(PortName),
+			Scheme: corev1.URISchemeHTTP,
+		}},
+		PeriodSeconds:    readinessPeriodSeconds,
+		TimeoutSeconds:   probeTimeoutSeconds,
+		SuccessThreshold: 1,
+		FailureThreshold: readinessFailureThreshold,
+	}
+}
+
+// startupProbe is the user's startup probe or, by default, the readiness check with a
+// budget of startupTimeoutSeconds, so a slow model load is not killed and the readiness
+// probe starts only once the model is loaded.
+func startupProbe(isvc *servingv1alpha1.InferenceService, readiness *corev1.Probe) *corev1.Probe {
+	if isvc.Spec.StartupProbe != nil {
+		return isvc.Spec.StartupProbe.DeepCopy()
+	}
+	budget := orDefault(isvc.Spec.StartupTimeoutSeconds, servingv1alpha1.DefaultStartupTimeoutSeconds)
+	period := min(startupPeriodSeconds, budget)
+	timeout := readiness.TimeoutSeconds
+	if timeout < 1 {
+		timeout = 1
+	}
+	return &corev1.Probe{
+		ProbeHandler:     *readiness.ProbeHandler.DeepCopy(),
+		PeriodSeconds:    period,
+		TimeoutSeconds:   min(timeout, period),
+		SuccessThreshold: 1,
+		FailureThreshold: (budget + period - 1) / period,
+	}
+}
+
+func orDefault(v, def int32) int32 {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+func copyMap(in map[string]string) map[string]string {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(in))
+	for k, v := range in {
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,33 @@
+package render
+
+import (
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
+)
+
+// HorizontalPodAutoscaler builds the HPA that scales the Deployment, or returns nil when
+// autoscaling is off (spec.replicas is set). Metrics and behavior pass through unchanged.
+func HorizontalPodAutoscaler(isvc *servingv1alpha1.InferenceService) *autoscalingv2.HorizontalPodAutoscaler {
+	as := Autoscaling(isvc)
+	if as == nil {
+		return nil
+	}
+	return &autoscalingv2.HorizontalPodAutoscaler{
+		TypeMeta:   metav1.TypeMeta{APIVersion: autoscalingv2.SchemeGroupVersion.String(), Kind: "HorizontalPodAutoscaler"},
+		ObjectMeta: objectMeta(isvc),
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{
+				APIVersion: "apps/v1",
+				Kind:       "Deployment",
+				Name:       isvc.Name,
+			},
+			MinReplicas: ptr.To(as.MinReplicas),
+			MaxReplicas: as.MaxReplicas,
+			Metrics:     as.Metrics,
+			Behavior:    as.Behavior,
+		},
+	}
+}
