@@ -41,10 +41,13 @@ generate: controller-gen ## Generate the DeepCopy methods of the API types.
 	$(CONTROLLER_GEN) object:headerFile="hack/boilerplate.go.txt" paths="./api/...;./internal/..."
 
 .PHONY: verify-generated
-verify-generated: generate manifests ## Fail when generated files (deepcopy, CRD, RBAC) are not committed.
-	@if [ -n "$$(git status --porcelain -- api config)" ]; then \
-		echo "Generated files are out of date; run 'make generate manifests' and commit:"; \
-		git status --porcelain -- api config; git --no-pager diff -- api config | head -50; exit 1; \
+verify-generated: controller-gen ## Fail when the generated files (deepcopy, CRD, RBAC) were stale (they are regenerated).
+	@state() { git status --porcelain -- api config; git diff -- api config; }; \
+	before="$$(state | sha256sum)"; \
+	$(MAKE) -s generate manifests; \
+	if [ "$$before" != "$$(state | sha256sum)" ]; then \
+		echo "Generated files were out of date and have been regenerated; review and commit:"; \
+		git status --porcelain -- api config; exit 1; \
 	fi
 
 .PHONY: fmt

@@ -1,0 +1,58 @@
+// Package validation checks what the API server itself accepts and refuses for an
+// InferenceService, through the CRD's OpenAPI schema and CEL rules, before any operator
+// code runs. It needs only etcd and kube-apiserver (envtest).
+package validation
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+var (
+	ctx       = context.Background()
+	testEnv   *envtest.Environment
+	k8sClient client.Client
+)
+
+func TestValidation(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "InferenceService Validation Suite")
+}
+
+var _ = BeforeSuite(func() {
+	By("starting etcd and kube-apiserver with the InferenceService CRD")
+	testEnv = &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+		BinaryAssetsDirectory: firstControlPlaneDir(filepath.Join("..", "..", "bin", "k8s")),
+	}
+	cfg, err := testEnv.Start()
+	Expect(err).NotTo(HaveOccurred(), "set KUBEBUILDER_ASSETS or run the tests with 'make test'")
+	scheme := runtime.NewScheme()
+	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
+	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+})
+
+var _ = AfterSuite(func() {
+	if testEnv != nil {
+		Expect(testEnv.Stop()).To(Succeed())
+	}
+})
+
+// firstControlPlaneDir returns the first folder under dir that holds kube-apiserver, or "".
+func firstControlPlaneDir(dir string) string {
+	matches, _ := filepath.Glob(filepath.Join(dir, "*", "kube-apiserver"))
+	if len(matches) == 0 {
+		return ""
+	}
+	return filepath.Dir(matches[0])
+}
