@@ -429,7 +429,3 @@ type InferenceServiceList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []InferenceService `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&InferenceService{}, &InferenceServiceList{})
-}

@@ -168,7 +168,7 @@ func ownsField(entries []metav1.ManagedFieldsEntry, manager string, path ...stri
 			continue
 		}
 		var fields map[string]any
-		if err := json.Unmarshal(e.FieldsV1.Raw, &fields); err != nil {
+		if err := json.Unmarshal(e.FieldsV1.GetRawBytes(), &fields); err != nil {
 			continue
 		}
 		node := fields

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -150,8 +151,7 @@ func (r *InferenceServiceReconciler) reconcileDeployment(ctx context.Context, is
 // reconcileChild applies desired unless an object of the same name exists that isvc does
 // not control, and reads the stored object into applied.
 func (r *InferenceServiceReconciler) reconcileChild(ctx context.Context, isvc *servingv1alpha1.InferenceService, desired, applied client.Object) error {
-	live := desired.DeepCopyObject().(client.Object)
-	if _, err := r.getOwned(ctx, isvc, live); err != nil {
+	if _, err := r.getOwned(ctx, isvc, newObjectLike(desired)); err != nil {
 		return err
 	}
 	return r.apply(ctx, desired, applied)
@@ -237,4 +237,9 @@ func (r *InferenceServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Named("inferenceservice").
 		Complete(r)
+}
+
+// newObjectLike returns a new, empty object of the same Go type as obj.
+func newObjectLike(obj client.Object) client.Object {
+	return reflect.New(reflect.TypeOf(obj).Elem()).Interface().(client.Object)
 }

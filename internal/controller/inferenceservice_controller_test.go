@@ -1,7 +1,6 @@
 package controller
 
 import (
-
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
@@ -424,4 +423,3 @@ func warningEvents(namespace, name string) func(Gomega) []eventsv1.Event {
 		return out
 	}
 }
-
