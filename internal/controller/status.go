@@ -121,13 +121,15 @@ func setProgressingCondition(status *servingv1alpha1.InferenceServiceStatus, isv
 	switch {
 	case dep == nil:
 		cond.Message = "Waiting for the Deployment to be created"
+	case dep.Status.ObservedGeneration < dep.Generation:
+		// Checked before the deadline, as kubectl does: until its controller sees the new
+		// spec, the Deployment still carries the verdict on the previous one.
+		cond.Message = "Waiting for the Deployment controller to observe the latest spec"
 	case rolloutStuck(dep):
 		c := deploymentCondition(dep, appsv1.DeploymentProgressing)
 		cond.Status = metav1.ConditionFalse
 		cond.Reason = servingv1alpha1.ReasonProgressDeadlineExceeded
 		cond.Message = c.Message
-	case dep.Status.ObservedGeneration < dep.Generation:
-		cond.Message = "Waiting for the Deployment controller to observe the latest spec"
 	case dep.Status.UpdatedReplicas < ptr.Deref(dep.Spec.Replicas, 1):
 		cond.Message = fmt.Sprintf("%d of %d replicas run the latest pod template",
 			dep.Status.UpdatedReplicas, ptr.Deref(dep.Spec.Replicas, 1))
