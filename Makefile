@@ -63,6 +63,14 @@ vet: ## Run go vet against code (the e2e suite included).
 test: verify-generated vet control-plane ## Run unit and envtest tests (the README's test command).
 	KUBEBUILDER_ASSETS="$(KUBEBUILDER_ASSETS)" go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
 
+.PHONY: test-e2e
+test-e2e: ## Run the end-to-end suite against a fresh local simulated cluster it starts and removes.
+	@hack/test-e2e.sh
+
+.PHONY: demo
+demo: ## The main job: a local simulated cluster, the operator, the sample scaling out and back in.
+	@hack/demo.sh
+
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint.
 	$(GOLANGCI_LINT) run
@@ -135,6 +143,8 @@ ifeq ($(origin KUBEBUILDER_ASSETS), undefined)
 KUBEBUILDER_ASSETS = $(shell hack/build-control-plane.sh --print-path)
 endif
 KUBECTL ?= $(shell hack/build-control-plane.sh --print-path)/kubectl
+
+include hack/dev-cluster.mk
 
 ##@ Dependencies
 
