@@ -1,0 +1,183 @@
+//go:build e2e
+
+// Package e2e runs the operator as a process against the local simulated cluster
+// (make dev-cluster): real kube-apiserver, kube-controller-manager (Deployment,
+// ReplicaSet, endpoint, garbage-collector and HPA controllers), kube-scheduler, kwok's
+// fake nodes and pods, metrics-server and a custom/external metrics adapter.
+//
+// Run it with `make test-e2e`, which starts a fresh cluster and removes it afterwards.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
+	"github.com/inferenceops/inference-operator/test/utils"
+)
+
+var (
+	projectDir  string
+	kubeconfig  string
+	kubectlPath string
+	k8sClient   client.Client
+	operator    *operatorProcess
+)
+
+func TestE2E(t *testing.T) {
+	RegisterFailHandler(Fail)
+	_, _ = fmt.Fprintf(GinkgoWriter, "Starting the inference-operator end-to-end suite\n")
+	RunSpecs(t, "e2e suite")
+}
+
+var _ = BeforeSuite(func() {
+	var err error
+	projectDir, err = utils.ProjectDir()
+	Expect(err).NotTo(HaveOccurred())
+
+	kubeconfig = os.Getenv("KUBECONFIG")
+	Expect(kubeconfig).NotTo(BeEmpty(), "run the suite with `make test-e2e`, which starts the cluster and sets KUBECONFIG")
+	kubectlPath = os.Getenv("KUBECTL")
+	if kubectlPath == "" {
+		kubectlPath = "kubectl"
+	}
+
+	restConfig, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	Expect(err).NotTo(HaveOccurred())
+	scheme := runtime.NewScheme()
+	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
+	Expect(servingv1alpha1.AddToScheme(scheme)).To(Succeed())
+	k8sClient, err = client.New(restConfig, client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+
+	By("installing the CRD")
+	_, err = kubectl("apply", "--server-side", "-f", "config/crd/bases")
+	Expect(err).NotTo(HaveOccurred())
+	_, err = kubectl("wait", "--for=condition=Established", "--timeout=60s",
+		"crd/inferenceservices.serving.inferenceops.dev")
+	Expect(err).NotTo(HaveOccurred())
+
+	By("building and starting the operator as a process")
+	managerBin := filepath.Join(projectDir, "bin", "e2e", "manager")
+	_, err = utils.Run(exec.Command("go", "build", "-o", managerBin, "./cmd"))
+	Expect(err).NotTo(HaveOccurred())
+	operator = &operatorProcess{binary: managerBin, logPath: filepath.Join(projectDir, "bin", "e2e", "manager.log")}
+	Expect(os.Remove(operator.logPath)).To(Or(Succeed(), MatchError(os.ErrNotExist)))
+	operator.start()
+
+	SetDefaultEventuallyTimeout(3 * time.Minute)
+	SetDefaultEventuallyPollingInterval(time.Second)
+})
+
+var _ = AfterSuite(func() {
+	if operator != nil {
+		operator.stop()
+	}
+})
+
+// On failure, print what a developer needs to see: the operator's log, the events and
+// the cluster components' logs.
+var _ = ReportAfterEach(func(report SpecReport) {
+	if !report.Failed() {
+		return
+	}
+	if operator != nil {
+		if log, err := os.ReadFile(operator.logPath); err == nil {
+			_, _ = fmt.Fprintf(GinkgoWriter, "\n===== operator log (last 200 lines)\n%s\n", tail(string(log), 200))
+		}
+	}
+	if out, err := kubectl("get", "events", "-A", "--sort-by=.lastTimestamp"); err == nil {
+		_, _ = fmt.Fprintf(GinkgoWriter, "\n===== events\n%s\n", tail(out, 100))
+	}
+	if out, err := kubectl("get", "infsvc,deploy,hpa,pods", "-A", "-o", "wide"); err == nil {
+		_, _ = fmt.Fprintf(GinkgoWriter, "\n===== objects\n%s\n", out)
+	}
+	logs, _ := filepath.Glob(filepath.Join(filepath.Dir(kubeconfig), "kwok", "clusters", "*", "logs", "*.log"))
+	adapterLogs, _ := filepath.Glob(filepath.Join(filepath.Dir(kubeconfig), "metrics-adapter", "*.log"))
+	for _, path := range append(logs, adapterLogs...) {
+		if content, err := os.ReadFile(path); err == nil {
+			_, _ = fmt.Fprintf(GinkgoWriter, "\n===== %s (last 40 lines)\n%s\n", path, tail(string(content), 40))
+		}
+	}
+})
+
+// operatorProcess is the manager binary running on the host against the cluster.
+type operatorProcess struct {
+	binary  string
+	logPath string
+	cmd     *exec.Cmd
+}
+
+func (p *operatorProcess) start() {
+	log, err := os.OpenFile(p.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	Expect(err).NotTo(HaveOccurred())
+	p.cmd = exec.Command(p.binary,
+		"--metrics-bind-address=0",
+		"--health-probe-bind-address=0",
+		"--zap-log-level=debug",
+	)
+	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	p.cmd.Stdout = log
+	p.cmd.Stderr = log
+	Expect(p.cmd.Start()).To(Succeed())
+	_, _ = fmt.Fprintf(GinkgoWriter, "operator started, pid %d, log %s\n", p.cmd.Process.Pid, p.logPath)
+}
+
+// kill ends the operator with SIGKILL, as a crash or an OOM kill would.
+func (p *operatorProcess) kill() {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	_ = p.cmd.Wait()
+	p.cmd = nil
+}
+
+func (p *operatorProcess) stop() {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		p.kill()
+	}
+	p.cmd = nil
+}
+
+func ctx() context.Context { return context.Background() }
+
+func kubectl(args ...string) (string, error) {
+	cmd := exec.Command(kubectlPath, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	return utils.Run(cmd)
+}
+
+func tail(s string, lines int) string {
+	count := 0
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '\n' {
+			count++
+			if count > lines {
+				return s[i+1:]
+			}
+		}
+	}
+	return s
+}
