@@ -21,6 +21,14 @@ const (
 	// ConditionScalingLimited is the HorizontalPodAutoscaler's own condition, copied while
 	// autoscaling is on. True means the desired count was clamped to minReplicas or maxReplicas.
 	ConditionScalingLimited = "ScalingLimited"
+	// ConditionReconciling is present, and True, while the service is on its way to Ready
+	// (children being created, a rollout, pods starting, a retried error). Together with
+	// Stalled it follows the kstatus convention that Flux, Argo CD and kubectl tooling read.
+	ConditionReconciling = "Reconciling"
+	// ConditionStalled is present, and True, when the service cannot become Ready without
+	// someone changing something: a stuck rollout, a child name taken by another object,
+	// or a child the API server refuses.
+	ConditionStalled = "Stalled"
 )
 
 // Reasons of the Ready, Available and Progressing conditions. The HPA conditions keep the

@@ -183,12 +183,14 @@ func (r *InferenceServiceReconciler) deleteUnwanted(ctx context.Context, isvc *s
 	return nil
 }
 
-// block records why a child could not be applied, so that the Ready condition says it.
+// block records why a child could not be applied, so that the Ready condition says it. A
+// name conflict and a child the API server refuses as invalid stall the service: retrying
+// the same spec cannot help.
 func block(obs *observed, err error) error {
 	if conflict, ok := asConflict(err); ok {
-		obs.blocked = &blocker{reason: servingv1alpha1.ReasonResourceConflict, message: conflict.Error()}
+		obs.blocked = &blocker{reason: servingv1alpha1.ReasonResourceConflict, message: conflict.Error(), stalled: true}
 	} else {
-		obs.blocked = &blocker{reason: servingv1alpha1.ReasonApplyFailed, message: err.Error()}
+		obs.blocked = &blocker{reason: servingv1alpha1.ReasonApplyFailed, message: err.Error(), stalled: apierrors.IsInvalid(err)}
 	}
 	return err
 }

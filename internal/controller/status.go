@@ -32,6 +32,9 @@ type observed struct {
 type blocker struct {
 	reason  string
 	message string
+	// stalled is true when retrying cannot help until someone changes something (a name
+	// conflict, a child the API server refuses); false for errors worth retrying.
+	stalled bool
 }
 
 // hpaConditionTypes are the HorizontalPodAutoscaler conditions copied onto the CR.
@@ -84,6 +87,8 @@ func computeStatus(isvc *servingv1alpha1.InferenceService, obs observed) serving
 	setProgressingCondition(&status, isvc, obs.deployment)
 	setHPAConditions(&status, isvc, autoscaling != nil, obs.hpa)
 	setReadyCondition(&status, isvc, obs)
+	setStalledCondition(&status, isvc, obs.blocked)
+	setReconcilingCondition(&status, isvc)
 	return status
 }
 
@@ -200,6 +205,44 @@ func setReadyCondition(status *servingv1alpha1.InferenceServiceStatus, isvc *ser
 		cond.Message = fmt.Sprintf("%d of %d replicas ready; serving at %s", dep.Status.ReadyReplicas, ptr.Deref(dep.Spec.Replicas, 1), status.URL)
 	}
 	meta.SetStatusCondition(&status.Conditions, cond)
+}
+
+// setStalledCondition marks a service that cannot become Ready without a change: a stuck
+// rollout or a child that cannot be applied. The condition is removed otherwise.
+func setStalledCondition(status *servingv1alpha1.InferenceServiceStatus, isvc *servingv1alpha1.InferenceService, blocked *blocker) {
+	cond := metav1.Condition{
+		Type:               servingv1alpha1.ConditionStalled,
+		Status:             metav1.ConditionTrue,
+		ObservedGeneration: isvc.Generation,
+	}
+	progressing := meta.FindStatusCondition(status.Conditions, servingv1alpha1.ConditionProgressing)
+	switch {
+	case blocked != nil && blocked.stalled:
+		cond.Reason, cond.Message = blocked.reason, blocked.message
+	case progressing.Reason == servingv1alpha1.ReasonProgressDeadlineExceeded:
+		cond.Reason, cond.Message = progressing.Reason, progressing.Message
+	default:
+		meta.RemoveStatusCondition(&status.Conditions, servingv1alpha1.ConditionStalled)
+		return
+	}
+	meta.SetStatusCondition(&status.Conditions, cond)
+}
+
+// setReconcilingCondition marks a service on its way to Ready, with Ready's reason. It is
+// removed once Ready is True or the service is stalled.
+func setReconcilingCondition(status *servingv1alpha1.InferenceServiceStatus, isvc *servingv1alpha1.InferenceService) {
+	ready := meta.FindStatusCondition(status.Conditions, servingv1alpha1.ConditionReady)
+	if ready.Status == metav1.ConditionTrue || meta.IsStatusConditionTrue(status.Conditions, servingv1alpha1.ConditionStalled) {
+		meta.RemoveStatusCondition(&status.Conditions, servingv1alpha1.ConditionReconciling)
+		return
+	}
+	meta.SetStatusCondition(&status.Conditions, metav1.Condition{
+		Type:               servingv1alpha1.ConditionReconciling,
+		Status:             metav1.ConditionTrue,
+		Reason:             ready.Reason,
+		Message:            ready.Message,
+		ObservedGeneration: isvc.Generation,
+	})
 }
 
 func rolloutStuck(dep *appsv1.Deployment) bool {

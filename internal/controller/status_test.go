@@ -651,3 +651,60 @@ func conditionOf(g Gomega, status servingv1alpha1.InferenceServiceStatus, condit
 	g.Expect(c).NotTo(BeNil(), "condition %s", conditionType)
 	return cond{c.Status, c.Reason}
 }
+
+// TestComputeStatusReconcilingAndStalled checks the kstatus conditions GitOps tools read:
+// Reconciling while the service is on its way, Stalled when it needs a change, neither
+// once it is Ready.
+func TestComputeStatusReconcilingAndStalled(t *testing.T) {
+	absent := cond{}
+	tests := []struct {
+		name            string
+		dep             *appsv1.Deployment
+		blocked         *blocker
+		wantReconciling cond
+		wantStalled     cond
+	}{
+		{name: "ready", dep: deploymentFixture(), wantReconciling: absent, wantStalled: absent},
+		{name: "no Deployment yet", dep: nil,
+			wantReconciling: cond{metav1.ConditionTrue, servingv1alpha1.ReasonDeploymentPending}, wantStalled: absent},
+		{name: "rollout in progress",
+			dep:             deploymentFixture(func(d *appsv1.Deployment) { d.Status.UpdatedReplicas = 1 }),
+			wantReconciling: cond{metav1.ConditionTrue, servingv1alpha1.ReasonRolloutInProgress}, wantStalled: absent},
+		{name: "stuck rollout", dep: stuckDeployment(),
+			wantReconciling: absent, wantStalled: cond{metav1.ConditionTrue, servingv1alpha1.ReasonProgressDeadlineExceeded}},
+		{name: "name conflict", dep: deploymentFixture(),
+			blocked:         &blocker{reason: servingv1alpha1.ReasonResourceConflict, message: "taken", stalled: true},
+			wantReconciling: absent, wantStalled: cond{metav1.ConditionTrue, servingv1alpha1.ReasonResourceConflict}},
+		{name: "a child the API server refuses", dep: nil,
+			blocked:         &blocker{reason: servingv1alpha1.ReasonApplyFailed, message: "invalid", stalled: true},
+			wantReconciling: absent, wantStalled: cond{metav1.ConditionTrue, servingv1alpha1.ReasonApplyFailed}},
+		{name: "an error worth retrying", dep: deploymentFixture(),
+			blocked:         &blocker{reason: servingv1alpha1.ReasonApplyFailed, message: "connection refused"},
+			wantReconciling: cond{metav1.ConditionTrue, servingv1alpha1.ReasonApplyFailed}, wantStalled: absent},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			// Start from a status that had both, to see them removed when they no longer apply.
+			isvc := isvcFixture(func(i *servingv1alpha1.InferenceService) {
+				i.Status.Conditions = []metav1.Condition{
+					{Type: servingv1alpha1.ConditionReconciling, Status: metav1.ConditionTrue, Reason: "Old"},
+					{Type: servingv1alpha1.ConditionStalled, Status: metav1.ConditionTrue, Reason: "Old"},
+				}
+			})
+
+			status := computeStatus(isvc, observed{deployment: tt.dep, service: serviceFixture(), blocked: tt.blocked})
+
+			for condType, want := range map[string]cond{
+				servingv1alpha1.ConditionReconciling: tt.wantReconciling,
+				servingv1alpha1.ConditionStalled:     tt.wantStalled,
+			} {
+				got := absent
+				if c := meta.FindStatusCondition(status.Conditions, condType); c != nil {
+					got = cond{c.Status, c.Reason}
+				}
+				g.Expect(got).To(Equal(want), condType)
+			}
+		})
+	}
+}
