@@ -13,7 +13,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${root}"
 
-state_dir="${root}/.dev-cluster"
+state_dir="${DEV_CLUSTER_DIR:-${root}/.dev-cluster}"
 export KUBECONFIG="${state_dir}/kubeconfig"
 export KUBECACHEDIR="${state_dir}/kube-cache"
 kubectl="$(hack/build-control-plane.sh --print-path)/kubectl"

@@ -26,6 +26,10 @@
 #   .dev-cluster/kwok/clusters/<name>/logs  logs of etcd, kube-*, kwok-controller, metrics-server
 #   .dev-cluster/metrics-adapter/           the adapter's pid file, log, ports and certificate
 # The binaries are cached under bin/ in versioned folders and reused.
+#
+# Environment: DEV_CLUSTER_NAME (default inference-operator) and DEV_CLUSTER_DIR (default
+# .dev-cluster) run a second cluster beside the first, for example
+#   DEV_CLUSTER_NAME=helm DEV_CLUSTER_DIR=$PWD/.dev-cluster-helm hack/dev-cluster.sh up
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -44,7 +48,7 @@ CLUSTER_NAME="${DEV_CLUSTER_NAME:-inference-operator}"
 NODES="${DEV_CLUSTER_NODES:-3}"
 BIN_DIR="${LOCALBIN:-${root}/bin}"
 
-state_dir="${root}/.dev-cluster"
+state_dir="${DEV_CLUSTER_DIR:-${root}/.dev-cluster}"
 kubeconfig="${state_dir}/kubeconfig"
 adapter_dir="${state_dir}/metrics-adapter"
 # kwokctl keeps its clusters and download cache under KWOK_WORKDIR (default ~/.kwok).

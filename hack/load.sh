@@ -31,7 +31,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-state_dir="${root}/.dev-cluster"
+state_dir="${DEV_CLUSTER_DIR:-${root}/.dev-cluster}"
 kubeconfig="${state_dir}/kubeconfig"
 export KUBECACHEDIR="${state_dir}/kube-cache"
 label_key="serving.inferenceops.dev/inferenceservice"

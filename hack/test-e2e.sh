@@ -13,7 +13,7 @@ hack/dev-cluster.sh down >/dev/null 2>&1 || true
 trap 'echo "==> Removing the cluster"; hack/dev-cluster.sh down' EXIT
 hack/dev-cluster.sh up
 
-export KUBECONFIG="${root}/.dev-cluster/kubeconfig"
+export KUBECONFIG="${DEV_CLUSTER_DIR:-${root}/.dev-cluster}/kubeconfig"
 export KUBECTL
 KUBECTL="$(hack/build-control-plane.sh --print-path)/kubectl"
 

@@ -11,7 +11,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-state_dir="${root}/.dev-cluster"
+state_dir="${DEV_CLUSTER_DIR:-${root}/.dev-cluster}"
 export KUBECONFIG="${state_dir}/kubeconfig"
 export KUBECACHEDIR="${state_dir}/kube-cache"
 [[ -f "${KUBECONFIG}" ]] || {
