@@ -207,11 +207,22 @@ type InferenceServiceSpec struct {
 	// +kubebuilder:validation:MaxItems=64
 	VolumeMounts []corev1.VolumeMount `json:"volumeMounts,omitempty"`
 
-	// securityContext is the pod-level security context.
+	// automountServiceAccountToken mounts the service account's API token into the pods.
+	// Default false: a model server rarely talks to the Kubernetes API, and a token it
+	// does not need is only a risk.
+	// +optional
+	AutomountServiceAccountToken *bool `json:"automountServiceAccountToken,omitempty"`
+
+	// securityContext is the pod-level security context. Fields left unset get hardened
+	// defaults that work with common images: seccompProfile RuntimeDefault. Set
+	// runAsNonRoot: true (with an image that runs as a non-root user) to meet the
+	// "restricted" Pod Security Standard.
 	// +optional
 	SecurityContext *corev1.PodSecurityContext `json:"securityContext,omitempty"`
 
-	// containerSecurityContext is the model server container's security context.
+	// containerSecurityContext is the model server container's security context. Fields
+	// left unset get hardened defaults that work with common images:
+	// allowPrivilegeEscalation false and all capabilities dropped.
 	// +optional
 	ContainerSecurityContext *corev1.SecurityContext `json:"containerSecurityContext,omitempty"`
 

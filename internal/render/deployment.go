@@ -75,7 +75,7 @@ func podSpec(isvc *servingv1alpha1.InferenceService) corev1.PodSpec {
 			StartupProbe:    startupProbe(isvc, readiness),
 			LivenessProbe:   spec.LivenessProbe,
 			VolumeMounts:    spec.VolumeMounts,
-			SecurityContext: spec.ContainerSecurityContext,
+			SecurityContext: containerSecurityContext(spec.ContainerSecurityContext),
 		}},
 		ImagePullSecrets:              spec.ImagePullSecrets,
 		NodeSelector:                  spec.NodeSelector,
@@ -85,9 +85,41 @@ func podSpec(isvc *servingv1alpha1.InferenceService) corev1.PodSpec {
 		ServiceAccountName:            spec.ServiceAccountName,
 		PriorityClassName:             spec.PriorityClassName,
 		Volumes:                       spec.Volumes,
-		SecurityContext:               spec.SecurityContext,
+		SecurityContext:               podSecurityContext(spec.SecurityContext),
 		TerminationGracePeriodSeconds: spec.TerminationGracePeriodSeconds,
+		AutomountServiceAccountToken:  ptr.To(ptr.Deref(spec.AutomountServiceAccountToken, false)),
 	}
+}
+
+// podSecurityContext is the user's pod security context with a RuntimeDefault seccomp
+// profile filled in when none is set. It meets the "baseline" Pod Security Standard, and
+// "restricted" too once the user sets runAsNonRoot.
+func podSecurityContext(user *corev1.PodSecurityContext) *corev1.PodSecurityContext {
+	sc := &corev1.PodSecurityContext{}
+	if user != nil {
+		sc = user.DeepCopy()
+	}
+	if sc.SeccompProfile == nil {
+		sc.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}
+	}
+	return sc
+}
+
+// containerSecurityContext is the user's container security context with privilege
+// escalation off and every capability dropped where the user left those unset. A
+// privileged container keeps privilege escalation, which Kubernetes requires.
+func containerSecurityContext(user *corev1.SecurityContext) *corev1.SecurityContext {
+	sc := &corev1.SecurityContext{}
+	if user != nil {
+		sc = user.DeepCopy()
+	}
+	if sc.AllowPrivilegeEscalation == nil && !ptr.Deref(sc.Privileged, false) {
+		sc.AllowPrivilegeEscalation = ptr.To(false)
+	}
+	if sc.Capabilities == nil {
+		sc.Capabilities = &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}
+	}
+	return sc
 }
 
 // readinessProbe is the user's readiness probe or, by default, an HTTP GET of healthPath

@@ -373,7 +373,7 @@ func TestDeploymentPassesPodSettingsThrough(t *testing.T) {
 		{"serviceAccountName", pod.ServiceAccountName, spec.ServiceAccountName},
 		{"priorityClassName", pod.PriorityClassName, spec.PriorityClassName},
 		{"volumes", pod.Volumes, spec.Volumes},
-		{"securityContext", pod.SecurityContext, spec.SecurityContext},
+		{"securityContext (with the seccomp default filled in)", pod.SecurityContext, withRuntimeDefaultSeccomp(spec.SecurityContext)},
 		{"terminationGracePeriodSeconds", pod.TerminationGracePeriodSeconds, spec.TerminationGracePeriodSeconds},
 		{"podAnnotations", dep.Spec.Template.Annotations, spec.PodAnnotations},
 	}
@@ -391,4 +391,91 @@ func TestDeploymentPassesPodSettingsThrough(t *testing.T) {
 
 func opts(o ...func(*servingv1alpha1.InferenceService)) []func(*servingv1alpha1.InferenceService) {
 	return o
+}
+
+func withRuntimeDefaultSeccomp(sc *corev1.PodSecurityContext) *corev1.PodSecurityContext {
+	sc = sc.DeepCopy()
+	sc.SeccompProfile = &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}
+	return sc
+}
+
+func TestDeploymentHardensPodsByDefault(t *testing.T) {
+	g := NewWithT(t)
+	dep := render.Deployment(newInferenceService())
+	pod := dep.Spec.Template.Spec
+	c := container(t, dep)
+
+	g.Expect(pod.SecurityContext).To(Equal(&corev1.PodSecurityContext{
+		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+	}))
+	g.Expect(c.SecurityContext).To(Equal(&corev1.SecurityContext{
+		AllowPrivilegeEscalation: ptr.To(false),
+		Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+	}))
+	g.Expect(pod.AutomountServiceAccountToken).To(Equal(ptr.To(false)), "no API token unless the spec asks")
+	g.Expect(c.SecurityContext.RunAsNonRoot).To(BeNil(), "running as root is left to the image unless the spec asks")
+}
+
+func TestDeploymentSecurityDefaultsGiveWayToTheSpec(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*servingv1alpha1.InferenceService)
+		check  func(g Gomega, pod corev1.PodSpec, c corev1.Container)
+	}{
+		{
+			name: "an explicit seccomp profile and non-root user are kept",
+			mutate: func(i *servingv1alpha1.InferenceService) {
+				i.Spec.SecurityContext = &corev1.PodSecurityContext{
+					RunAsNonRoot:   ptr.To(true),
+					SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeLocalhost, LocalhostProfile: ptr.To("model.json")},
+				}
+			},
+			check: func(g Gomega, pod corev1.PodSpec, _ corev1.Container) {
+				g.Expect(pod.SecurityContext.RunAsNonRoot).To(Equal(ptr.To(true)))
+				g.Expect(pod.SecurityContext.SeccompProfile.Type).To(Equal(corev1.SeccompProfileTypeLocalhost))
+			},
+		},
+		{
+			name: "runAsNonRoot alone still gets RuntimeDefault seccomp (restricted Pod Security)",
+			mutate: func(i *servingv1alpha1.InferenceService) {
+				i.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true)}
+			},
+			check: func(g Gomega, pod corev1.PodSpec, _ corev1.Container) {
+				g.Expect(pod.SecurityContext.SeccompProfile.Type).To(Equal(corev1.SeccompProfileTypeRuntimeDefault))
+			},
+		},
+		{
+			name: "added capabilities are kept as given",
+			mutate: func(i *servingv1alpha1.InferenceService) {
+				i.Spec.ContainerSecurityContext = &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Add: []corev1.Capability{"IPC_LOCK"}}}
+			},
+			check: func(g Gomega, _ corev1.PodSpec, c corev1.Container) {
+				g.Expect(c.SecurityContext.Capabilities).To(Equal(&corev1.Capabilities{Add: []corev1.Capability{"IPC_LOCK"}}))
+				g.Expect(c.SecurityContext.AllowPrivilegeEscalation).To(Equal(ptr.To(false)))
+			},
+		},
+		{
+			name: "a privileged container is not given allowPrivilegeEscalation false, which Kubernetes would refuse",
+			mutate: func(i *servingv1alpha1.InferenceService) {
+				i.Spec.ContainerSecurityContext = &corev1.SecurityContext{Privileged: ptr.To(true)}
+			},
+			check: func(g Gomega, _ corev1.PodSpec, c corev1.Container) {
+				g.Expect(c.SecurityContext.AllowPrivilegeEscalation).To(BeNil())
+			},
+		},
+		{
+			name:   "the token is mounted when asked",
+			mutate: func(i *servingv1alpha1.InferenceService) { i.Spec.AutomountServiceAccountToken = ptr.To(true) },
+			check: func(g Gomega, pod corev1.PodSpec, _ corev1.Container) {
+				g.Expect(pod.AutomountServiceAccountToken).To(Equal(ptr.To(true)))
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			isvc := newInferenceService(tt.mutate)
+			dep := render.Deployment(isvc)
+			tt.check(NewWithT(t), dep.Spec.Template.Spec, container(t, dep))
+		})
+	}
 }
