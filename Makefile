@@ -63,6 +63,13 @@ vet: ## Run go vet against code (the e2e suite included).
 test: verify-generated vet control-plane ## Run unit and envtest tests (the README's test command).
 	KUBEBUILDER_ASSETS="$(KUBEBUILDER_ASSETS)" go test $$(go list ./... | grep -v /test/e2e) -coverprofile cover.out
 
+FUZZTIME ?= 15s
+
+.PHONY: fuzz
+fuzz: ## Fuzz the builders and the status computation for FUZZTIME each (default 15s).
+	go test ./internal/render -run '^$$' -fuzz FuzzBuilders -fuzztime $(FUZZTIME)
+	go test ./internal/controller -run '^$$' -fuzz FuzzComputeStatus -fuzztime $(FUZZTIME)
+
 .PHONY: test-e2e
 test-e2e: ## Run the end-to-end suite against a fresh local simulated cluster it starts and removes.
 	@hack/test-e2e.sh
@@ -145,6 +152,7 @@ endif
 KUBECTL ?= $(shell hack/build-control-plane.sh --print-path)/kubectl
 
 include hack/dev-cluster.mk
+include hack/helm.mk
 
 ##@ Dependencies
 

@@ -105,7 +105,7 @@ func TestComputeStatusReadiness(t *testing.T) {
 			dep: deploymentFixture(func(d *appsv1.Deployment) {
 				d.Generation = d.Status.ObservedGeneration + 1
 				d.Status.Replicas, d.Status.UpdatedReplicas = 4, 1
-				setDeploymentCondition(d, appsv1.DeploymentProgressing, corev1.ConditionFalse, "ProgressDeadlineExceeded", stuckMessage)
+				failDeploymentCondition(d, appsv1.DeploymentProgressing, "ProgressDeadlineExceeded", stuckMessage)
 			}),
 			wantReady:       cond{metav1.ConditionFalse, servingv1alpha1.ReasonRolloutInProgress},
 			wantProgressing: cond{metav1.ConditionTrue, servingv1alpha1.ReasonRolloutInProgress},
@@ -127,7 +127,7 @@ func TestComputeStatusReadiness(t *testing.T) {
 			isvc: isvcFixture(),
 			dep: deploymentFixture(func(d *appsv1.Deployment) {
 				d.Status.ReadyReplicas, d.Status.AvailableReplicas = 0, 0
-				setDeploymentCondition(d, appsv1.DeploymentAvailable, corev1.ConditionFalse, "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
+				failDeploymentCondition(d, appsv1.DeploymentAvailable, "MinimumReplicasUnavailable", "Deployment does not have minimum availability.")
 			}),
 			wantReady:       cond{metav1.ConditionFalse, servingv1alpha1.ReasonReplicasNotReady},
 			wantProgressing: cond{metav1.ConditionTrue, servingv1alpha1.ReasonRolloutComplete},
@@ -594,18 +594,20 @@ func deploymentFixture(opts ...func(*appsv1.Deployment)) *appsv1.Deployment {
 func stuckDeployment() *appsv1.Deployment {
 	return deploymentFixture(func(d *appsv1.Deployment) {
 		d.Status.Replicas, d.Status.UpdatedReplicas = 4, 1
-		setDeploymentCondition(d, appsv1.DeploymentProgressing, corev1.ConditionFalse, "ProgressDeadlineExceeded", stuckMessage)
+		failDeploymentCondition(d, appsv1.DeploymentProgressing, "ProgressDeadlineExceeded", stuckMessage)
 	})
 }
 
-func setDeploymentCondition(dep *appsv1.Deployment, t appsv1.DeploymentConditionType, s corev1.ConditionStatus, reason, message string) {
+// failDeploymentCondition sets the Deployment condition t to False with reason and message.
+func failDeploymentCondition(dep *appsv1.Deployment, t appsv1.DeploymentConditionType, reason, message string) {
+	failed := appsv1.DeploymentCondition{Type: t, Status: corev1.ConditionFalse, Reason: reason, Message: message}
 	for i := range dep.Status.Conditions {
 		if dep.Status.Conditions[i].Type == t {
-			dep.Status.Conditions[i] = appsv1.DeploymentCondition{Type: t, Status: s, Reason: reason, Message: message}
+			dep.Status.Conditions[i] = failed
 			return
 		}
 	}
-	dep.Status.Conditions = append(dep.Status.Conditions, appsv1.DeploymentCondition{Type: t, Status: s, Reason: reason, Message: message})
+	dep.Status.Conditions = append(dep.Status.Conditions, failed)
 }
 
 // hpaFixture returns the live HPA of a service scaled to 3 replicas on CPU at 30%.
