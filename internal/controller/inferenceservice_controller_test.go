@@ -379,6 +379,33 @@ var _ = Describe("InferenceService controller", func() {
 		})
 	})
 
+	Context("a spec the API server accepts but a child it refuses", func() {
+		It("reports ApplyFailed and Stalled with a Warning event, and recovers once the spec is fixed", func() {
+			Expect(k8sClient.Create(ctx, newInferenceService(namespace, "broken", func(i *servingv1alpha1.InferenceService) {
+				i.Spec.VolumeMounts = []corev1.VolumeMount{{Name: "not-declared", MountPath: "/models"}}
+			}))).To(Succeed())
+
+			Eventually(func(g Gomega) {
+				conds := getISVC("broken").Status.Conditions
+				g.Expect(meta.FindStatusCondition(conds, "Ready")).To(And(
+					HaveField("Status", metav1.ConditionFalse),
+					HaveField("Reason", servingv1alpha1.ReasonApplyFailed),
+					HaveField("Message", ContainSubstring("not-declared"))))
+				g.Expect(meta.IsStatusConditionTrue(conds, servingv1alpha1.ConditionStalled)).To(BeTrue())
+			}).Should(Succeed())
+			Eventually(warningEvents(namespace, "broken")).Should(ContainElement(HaveField("Reason", servingv1alpha1.ReasonApplyFailed)))
+
+			By("declaring the volume")
+			updateSpec("broken", func(i *servingv1alpha1.InferenceService) {
+				i.Spec.Volumes = []corev1.Volume{{Name: "not-declared", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+			})
+			Eventually(getDeployment("broken")).ShouldNot(BeNil())
+			Eventually(func(g Gomega) {
+				g.Expect(meta.FindStatusCondition(getISVC("broken").Status.Conditions, servingv1alpha1.ConditionStalled)).To(BeNil())
+			}).Should(Succeed())
+		})
+	})
+
 	Context("an object with a child's name that the InferenceService does not own", func() {
 		It("is neither adopted nor overwritten, and the InferenceService reports the conflict", func() {
 			theirs := &corev1.Service{

@@ -12,14 +12,19 @@ import (
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
+	"github.com/inferenceops/inference-operator/internal/controller"
 )
 
 var (
-	ctx       = context.Background()
-	testEnv   *envtest.Environment
-	k8sClient client.Client
+	ctx, cancel = context.WithCancel(context.Background())
+	testEnv     *envtest.Environment
+	k8sClient   client.Client
 )
 
 func TestValidation(t *testing.T) {
@@ -38,11 +43,32 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred(), "set KUBEBUILDER_ASSETS or run the tests with 'make test'")
 	scheme := runtime.NewScheme()
 	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
+	Expect(servingv1alpha1.AddToScheme(scheme)).To(Succeed())
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
 	Expect(err).NotTo(HaveOccurred())
+
+	By("starting the operator, so that accepted manifests are also reconciled")
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:  scheme,
+		Metrics: metricsserver.Options{BindAddress: "0"},
+		Cache:   controller.CacheOptions(nil),
+	})
+	Expect(err).NotTo(HaveOccurred())
+	Expect((&controller.InferenceServiceReconciler{
+		Client:                  mgr.GetClient(),
+		APIReader:               mgr.GetAPIReader(),
+		Scheme:                  mgr.GetScheme(),
+		Recorder:                mgr.GetEventRecorder("inference-operator"),
+		MaxConcurrentReconciles: 4,
+	}).SetupWithManager(mgr)).To(Succeed())
+	go func() {
+		defer GinkgoRecover()
+		Expect(mgr.Start(ctx)).To(Succeed())
+	}()
 })
 
 var _ = AfterSuite(func() {
+	cancel()
 	if testEnv != nil {
 		Expect(testEnv.Stop()).To(Succeed())
 	}

@@ -2,12 +2,19 @@ package validation
 
 import (
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
+
+	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
 )
 
 // base is a valid InferenceService; each case overlays a YAML fragment on it with JSON
@@ -102,6 +109,8 @@ var _ = Describe("InferenceService admission", func() {
 		Entry("name longer than 63 characters", "metadata: {name: "+longName+"}", "metadata.name must be at most 63 characters"),
 		Entry("name with a dot", `metadata: {name: llm.v2}`, "metadata.name must be a DNS-1035 label"),
 		Entry("name starting with a digit", `metadata: {name: 7b-model}`, "metadata.name must be a DNS-1035 label"),
+		Entry("name with unicode", `metadata: {name: modèle}`, "metadata.name"),
+		Entry("name with upper case", `metadata: {name: LLM}`, "metadata.name"),
 		Entry("container port zero", `spec: {port: 0}`, "spec.port: Invalid value: 0"),
 		Entry("container port above 65535", `spec: {port: 70000}`, "spec.port: Invalid value: 70000"),
 		Entry("service port above 65535", `spec: {service: {port: 65536}}`, "spec.service.port: Invalid value: 65536"),
@@ -120,9 +129,23 @@ var _ = Describe("InferenceService admission", func() {
 		Entry("wrong type", `spec: {port: "http"}`, "spec.port: Invalid value"),
 	)
 
-	DescribeTable("accepts a valid manifest",
+	DescribeTable("accepts a valid manifest, and the operator reconciles it",
 		func(overlay string) {
-			Expect(create(manifest(overlay))).To(Succeed())
+			obj := manifest(overlay)
+			Expect(create(obj)).To(Succeed())
+
+			obj.SetNamespace(newNamespace())
+			Expect(k8sClient.Create(ctx, obj, client.FieldValidation("Strict"))).To(Succeed())
+			key := client.ObjectKeyFromObject(obj)
+			Eventually(func(g Gomega) {
+				isvc := &servingv1alpha1.InferenceService{}
+				g.Expect(k8sClient.Get(ctx, key, isvc)).To(Succeed())
+				g.Expect(isvc.Status.ObservedGeneration).To(Equal(isvc.Generation))
+				g.Expect(meta.FindStatusCondition(isvc.Status.Conditions, servingv1alpha1.ConditionStalled)).To(BeNil(),
+					"the operator could not handle an accepted manifest")
+				g.Expect(k8sClient.Get(ctx, key, &appsv1.Deployment{})).To(Succeed())
+				g.Expect(k8sClient.Get(ctx, key, &corev1.Service{})).To(Succeed())
+			}, 20*time.Second, 100*time.Millisecond).Should(Succeed())
 		},
 		Entry("the minimal manifest", ``),
 		Entry("a fixed replica count", `spec: {replicas: 3}`),
@@ -136,5 +159,23 @@ var _ = Describe("InferenceService admission", func() {
 		Entry("a LoadBalancer Service with annotations", `spec: {service: {type: LoadBalancer, port: 8080, annotations: {service.beta.kubernetes.io/aws-load-balancer-internal: "true"}}}`),
 		Entry("a gRPC readiness probe", `spec: {readinessProbe: {grpc: {port: 8081}}}`),
 		Entry("Recreate strategy", `spec: {strategy: {type: Recreate}}`),
+		Entry("a name of one letter", `metadata: {name: a}`),
+		Entry("non-ASCII text in env values and annotations", `spec: {env: [{name: GREETING, value: "こんにちは, ¡hola!"}], podAnnotations: {note: "modèle 🚀"}}`),
+		Entry("a privileged GPU container with added capabilities", `spec: {containerSecurityContext: {privileged: true, capabilities: {add: [IPC_LOCK, SYS_NICE]}}}`),
+		Entry("a startup budget of one second and a maximal one", `spec: {startupTimeoutSeconds: 1, terminationGracePeriodSeconds: 0}`),
+		Entry("minReplicas equal to maxReplicas", `spec: {autoscaling: {minReplicas: 4, maxReplicas: 4}}`),
+		Entry("ten metrics of every kind", "spec: {autoscaling: {metrics: ["+strings.Repeat(podsMetric+",", 9)+`{type: Object, object: {metric: {name: rps}, describedObject: {apiVersion: v1, kind: Service, name: gw}, target: {type: Value, value: "5"}}}]}}`),
+		Entry("a memory-only Resource metric with an average value", `spec: {autoscaling: {metrics: [{type: Resource, resource: {name: memory, target: {type: AverageValue, averageValue: 3Gi}}}]}}`),
+		Entry("limits equal to requests written differently", `spec: {resources: {requests: {cpu: "1", memory: 1024Mi}, limits: {cpu: 1000m, memory: 1Gi}}}`),
+		Entry("a NodePort Service on port 1", `spec: {service: {type: NodePort, port: 1}, port: 65535}`),
+		Entry("an exec liveness probe and a TCP readiness probe", `spec: {livenessProbe: {exec: {command: [cat, /tmp/healthy]}}, readinessProbe: {tcpSocket: {port: 8080}}}`),
+		Entry("a service account token asked for", `spec: {automountServiceAccountToken: true, serviceAccountName: model-reader}`),
 	)
 })
+
+// newNamespace creates a fresh namespace, so that reconciled cases never meet.
+func newNamespace() string {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "valid-"}}
+	ExpectWithOffset(1, k8sClient.Create(ctx, ns)).To(Succeed())
+	return ns.Name
+}
