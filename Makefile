@@ -74,6 +74,9 @@ fuzz: ## Fuzz the builders and the status computation for FUZZTIME each (default
 test-e2e: ## Run the end-to-end suite against a fresh local simulated cluster it starts and removes.
 	@hack/test-e2e.sh
 
+.PHONY: test-all
+test-all: test test-chart test-e2e ## The README's test command: unit and envtest, Helm chart, end to end.
+
 .PHONY: demo
 demo: ## The main job: a local simulated cluster, the operator, the sample scaling out and back in.
 	@hack/demo.sh
