@@ -52,6 +52,16 @@ fail() {
 	exit 1
 }
 k() { "${kubectl_bin}" "$@"; }
+
+# wait_established CRD waits until a CRD is Established. Retried: right after an apply
+# the CRD may have no conditions yet, which kubectl wait reports as an error.
+wait_established() {
+	for _ in $(seq 30); do
+		k wait --for=condition=Established --timeout=30s "$1" >/dev/null 2>&1 && return 0
+		sleep 1
+	done
+	k wait --for=condition=Established --timeout=1s "$1"
+}
 helm() { "${HELM}" "$@"; }
 
 command -v curl >/dev/null || fail "curl is needed (the metrics check calls the manager over HTTPS)"
@@ -136,7 +146,7 @@ ok "a pod violating \"restricted\" is refused in ${release_ns}"
 
 step "helm template with each values file, and a server-side dry run of the result"
 k apply --server-side -f test/chart/servicemonitor-crd.yaml >/dev/null
-k wait --for=condition=Established --timeout=60s crd/servicemonitors.monitoring.coreos.com >/dev/null
+wait_established crd/servicemonitors.monitoring.coreos.com
 ok "a stand-in ServiceMonitor CRD (test/chart/servicemonitor-crd.yaml) for the renders that enable one"
 for values in default "${chart}"/ci/*.yaml; do
 	args=()
@@ -160,7 +170,7 @@ ok "stand-in ServiceMonitor CRD removed again"
 
 step "helm install ${release} (default values) into ${release_ns}"
 helm install "${release}" "${chart}" --namespace "${release_ns}" --wait --timeout 3m >/dev/null
-k wait --for=condition=Established --timeout=60s crd/inferenceservices.serving.inferenceops.dev >/dev/null
+wait_established crd/inferenceservices.serving.inferenceops.dev
 ok "CRD inferenceservices.serving.inferenceops.dev Established"
 [[ "$(k get crd inferenceservices.serving.inferenceops.dev -o jsonpath='{.metadata.annotations.helm\.sh/resource-policy}')" == keep ]] ||
 	fail "the CRD lacks helm.sh/resource-policy: keep"
@@ -411,7 +421,7 @@ ok "CRD deleted"
 
 step "kubectl apply --server-side -f dist/install.yaml (make build-installer) on the same cluster"
 k apply --server-side -f dist/install.yaml >/dev/null
-k wait --for=condition=Established --timeout=60s crd/inferenceservices.serving.inferenceops.dev >/dev/null
+wait_established crd/inferenceservices.serving.inferenceops.dev
 ok "CRD Established"
 k -n "${release_ns}" rollout status "deployment/${release}-controller-manager" --timeout=120s >/dev/null
 ok "Deployment ${release}-controller-manager rolled out under Pod Security \"restricted\""

@@ -66,9 +66,13 @@ var _ = BeforeSuite(func() {
 	By("installing the CRD")
 	_, err = kubectl("apply", "--server-side", "-f", "config/crd/bases")
 	Expect(err).NotTo(HaveOccurred())
-	_, err = kubectl("wait", "--for=condition=Established", "--timeout=60s",
-		"crd/inferenceservices.serving.inferenceops.dev")
-	Expect(err).NotTo(HaveOccurred())
+	// Retried: right after the apply the CRD may have no conditions yet, which kubectl
+	// wait reports as an error instead of waiting.
+	Eventually(func() error {
+		_, err := kubectl("wait", "--for=condition=Established", "--timeout=30s",
+			"crd/inferenceservices.serving.inferenceops.dev")
+		return err
+	}, time.Minute, time.Second).Should(Succeed())
 
 	By("building and starting the operator as a process")
 	managerBin := filepath.Join(projectDir, "bin", "e2e", "manager")
