@@ -204,7 +204,7 @@ func (r *InferenceServiceReconciler) writeStatus(ctx context.Context, isvc *serv
 	before := meta.FindStatusCondition(isvc.Status.Conditions, servingv1alpha1.ConditionReady)
 	patchBase := client.MergeFrom(isvc.DeepCopy())
 	isvc.Status = status
-	if err := r.Status().Patch(ctx, isvc, patchBase); err != nil {
+	if err := r.Status().Patch(ctx, isvc, patchBase, client.FieldOwner(FieldOwner)); err != nil {
 		return fmt.Errorf("writing status of InferenceService %s: %w", client.ObjectKeyFromObject(isvc), err)
 	}
 	after := meta.FindStatusCondition(status.Conditions, servingv1alpha1.ConditionReady)

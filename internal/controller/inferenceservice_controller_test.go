@@ -144,11 +144,14 @@ var _ = Describe("InferenceService controller", func() {
 			isvc := newInferenceService(namespace, "spec-untouched")
 			Expect(k8sClient.Create(ctx, isvc)).To(Succeed())
 			Eventually(readyCondition("spec-untouched")).ShouldNot(BeNil())
+			statusWrites := 0
 			for _, entry := range getISVC("spec-untouched").ManagedFields {
 				if entry.Manager == FieldOwner || entry.Manager == "inference-operator-replicas-handoff" {
 					Expect(entry.Subresource).To(Equal("status"), "the operator may write status only")
+					statusWrites++
 				}
 			}
+			Expect(statusWrites).To(Equal(1), "the status is written under the operator's field manager")
 		})
 	})
 
