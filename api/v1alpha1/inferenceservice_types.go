@@ -427,8 +427,11 @@ type InferenceService struct {
 	// +required
 	Spec InferenceServiceSpec `json:"spec"`
 
-	// status is how it is doing, written by the operator.
+	// status is how it is doing, written by the operator. Until the operator's first
+	// write it reads observedGeneration 0, so that health checks (kstatus, Flux, Argo CD)
+	// see a new InferenceService as in progress rather than current.
 	// +optional
+	// +kubebuilder:default={observedGeneration: 0}
 	Status InferenceServiceStatus `json:"status,omitempty"`
 }
 

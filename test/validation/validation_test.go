@@ -129,6 +129,13 @@ var _ = Describe("InferenceService admission", func() {
 		Entry("wrong type", `spec: {port: "http"}`, "spec.port: Invalid value"),
 	)
 
+	It("gives a new InferenceService status.observedGeneration 0, so health checks read it as in progress", func() {
+		obj := manifest(``)
+		Expect(create(obj)).To(Succeed())
+		Expect(obj.GetGeneration()).To(Equal(int64(1)))
+		Expect(obj.Object["status"]).To(Equal(map[string]any{"observedGeneration": int64(0)}))
+	})
+
 	DescribeTable("accepts a valid manifest, and the operator reconciles it",
 		func(overlay string) {
 			obj := manifest(overlay)
