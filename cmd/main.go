@@ -117,13 +117,7 @@ func main() {
 		os.Exit(1)
 	}
 
-	if err := (&controller.InferenceServiceReconciler{
-		Client:                  mgr.GetClient(),
-		APIReader:               mgr.GetAPIReader(),
-		Scheme:                  mgr.GetScheme(),
-		Recorder:                mgr.GetEventRecorder("inference-operator"),
-		MaxConcurrentReconciles: maxConcurrentReconciles,
-	}).SetupWithManager(mgr); err != nil {
+	if err := controller.NewInferenceServiceReconciler(mgr, maxConcurrentReconciles).SetupWithManager(mgr); err != nil {
 		setupLog.Error(err, "Unable to create the controller", "controller", "InferenceService")
 		os.Exit(1)
 	}

@@ -47,6 +47,18 @@ type InferenceServiceReconciler struct {
 	MaxConcurrentReconciles int
 }
 
+// NewInferenceServiceReconciler wires a reconciler to the manager's cached client, its
+// uncached reader, scheme and event recorder.
+func NewInferenceServiceReconciler(mgr ctrl.Manager, maxConcurrentReconciles int) *InferenceServiceReconciler {
+	return &InferenceServiceReconciler{
+		Client:                  mgr.GetClient(),
+		APIReader:               mgr.GetAPIReader(),
+		Scheme:                  mgr.GetScheme(),
+		Recorder:                mgr.GetEventRecorder(FieldOwner),
+		MaxConcurrentReconciles: maxConcurrentReconciles,
+	}
+}
+
 // +kubebuilder:rbac:groups=serving.inferenceops.dev,resources=inferenceservices,verbs=get;list;watch
 // +kubebuilder:rbac:groups=serving.inferenceops.dev,resources=inferenceservices/status,verbs=get;patch
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete

@@ -73,13 +73,7 @@ var _ = BeforeSuite(func() {
 		Cache:   CacheOptions(nil),
 	})
 	Expect(err).NotTo(HaveOccurred())
-	Expect((&InferenceServiceReconciler{
-		Client:                  mgr.GetClient(),
-		APIReader:               mgr.GetAPIReader(),
-		Scheme:                  mgr.GetScheme(),
-		Recorder:                mgr.GetEventRecorder("inference-operator"),
-		MaxConcurrentReconciles: 2,
-	}).SetupWithManager(mgr)).To(Succeed())
+	Expect(NewInferenceServiceReconciler(mgr, 2).SetupWithManager(mgr)).To(Succeed())
 	go func() {
 		defer GinkgoRecover()
 		Expect(mgr.Start(ctx)).To(Succeed())

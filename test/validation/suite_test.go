@@ -54,13 +54,7 @@ var _ = BeforeSuite(func() {
 		Cache:   controller.CacheOptions(nil),
 	})
 	Expect(err).NotTo(HaveOccurred())
-	Expect((&controller.InferenceServiceReconciler{
-		Client:                  mgr.GetClient(),
-		APIReader:               mgr.GetAPIReader(),
-		Scheme:                  mgr.GetScheme(),
-		Recorder:                mgr.GetEventRecorder("inference-operator"),
-		MaxConcurrentReconciles: 4,
-	}).SetupWithManager(mgr)).To(Succeed())
+	Expect(controller.NewInferenceServiceReconciler(mgr, 4).SetupWithManager(mgr)).To(Succeed())
 	go func() {
 		defer GinkgoRecover()
 		Expect(mgr.Start(ctx)).To(Succeed())
