@@ -62,6 +62,7 @@ var _ = BeforeSuite(func() {
 })
 
 var _ = AfterSuite(func() {
+	reportFigures()
 	cancel()
 	if testEnv != nil {
 		Expect(testEnv.Stop()).To(Succeed())

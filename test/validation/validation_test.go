@@ -1,6 +1,7 @@
 package validation
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -67,6 +68,23 @@ func create(obj *unstructured.Unstructured) error {
 	return k8sClient.Create(ctx, obj, client.DryRunAll, client.FieldValidation("Strict"))
 }
 
+// figures counts what the catalogue tried; the suite prints them at the end.
+var figures struct {
+	invalidTried, invalidRefused, validTried, validReconciled int
+}
+
+// reportFigures prints the figures and asserts that every case did what it should.
+func reportFigures() {
+	_, _ = fmt.Fprintf(GinkgoWriter, "\n| figure | value |\n|---|---|\n"+
+		"| invalid inputs tried / refused with a message naming the field | %d / %d |\n"+
+		"| valid inputs tried / accepted and reconciled | %d / %d |\n",
+		figures.invalidTried, figures.invalidRefused, figures.validTried, figures.validReconciled)
+	fmt.Printf("validation figures: invalid %d tried, %d refused; valid %d tried, %d reconciled\n",
+		figures.invalidTried, figures.invalidRefused, figures.validTried, figures.validReconciled)
+	Expect(figures.invalidRefused).To(Equal(figures.invalidTried))
+	Expect(figures.validReconciled).To(Equal(figures.validTried))
+}
+
 var (
 	longName   = strings.Repeat("a", 64)
 	manyEnvs   = "spec: {env: [" + strings.Repeat(`{name: A, value: b},`, 257) + "]}"
@@ -77,9 +95,11 @@ var (
 var _ = Describe("InferenceService admission", func() {
 	DescribeTable("refuses an invalid manifest with a message that names the field",
 		func(overlay, wantMessage string) {
+			figures.invalidTried++
 			err := create(manifest(overlay))
 			Expect(err).To(HaveOccurred(), "the API server accepted an invalid manifest")
 			GinkgoWriter.Println(err.Error())
+			figures.invalidRefused++
 			Expect(err.Error()).To(ContainSubstring(wantMessage))
 		},
 		Entry("image missing", `spec: {image: null}`, "spec.image: Required value"),
@@ -138,6 +158,7 @@ var _ = Describe("InferenceService admission", func() {
 
 	DescribeTable("accepts a valid manifest, and the operator reconciles it",
 		func(overlay string) {
+			figures.validTried++
 			obj := manifest(overlay)
 			Expect(create(obj)).To(Succeed())
 
@@ -153,6 +174,7 @@ var _ = Describe("InferenceService admission", func() {
 				g.Expect(k8sClient.Get(ctx, key, &appsv1.Deployment{})).To(Succeed())
 				g.Expect(k8sClient.Get(ctx, key, &corev1.Service{})).To(Succeed())
 			}, 20*time.Second, 100*time.Millisecond).Should(Succeed())
+			figures.validReconciled++
 		},
 		Entry("the minimal manifest", ``),
 		Entry("a fixed replica count", `spec: {replicas: 3}`),
