@@ -74,8 +74,12 @@ fuzz: ## Fuzz the builders and the status computation for FUZZTIME each (default
 test-e2e: ## Run the end-to-end suite against a fresh local simulated cluster it starts and removes.
 	@hack/test-e2e.sh
 
+.PHONY: test-faults
+test-faults: ## Run the fault-injection suite (issue 5) on a fresh local simulated cluster of its own, then remove it.
+	@hack/test-faults.sh
+
 .PHONY: test-all
-test-all: test test-chart test-e2e ## The README's test command: unit and envtest, Helm chart, end to end.
+test-all: test test-chart test-e2e test-faults ## The README's test command: unit and envtest, Helm chart, end to end, faults.
 
 .PHONY: demo
 demo: ## The main job: a local simulated cluster, the operator, the sample scaling out and back in.

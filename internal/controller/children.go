@@ -75,17 +75,62 @@ func (r *InferenceServiceReconciler) getOwned(ctx context.Context, isvc *serving
 // apply writes desired with server-side apply under FieldOwner, forcing ownership of
 // every field it sets, and reads the stored object back into into.
 func (r *InferenceServiceReconciler) apply(ctx context.Context, desired client.Object, into client.Object) error {
-	u, err := toApplyConfiguration(desired)
+	content, err := toApplyConfiguration(desired)
 	if err != nil {
 		return err
 	}
-	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
-		return fmt.Errorf("applying %s %s: %w", u.GetKind(), client.ObjectKeyFromObject(desired), err)
+	stored := content.DeepCopy()
+	err = r.Apply(ctx, client.ApplyConfigurationFromUnstructured(stored), client.FieldOwner(FieldOwner), client.ForceOwnership)
+	if apierrors.IsInvalid(err) {
+		// A hand edit can leave list entries the operator does not own beside the ones it
+		// applies (a Service port whose number was changed keeps its name, and the API
+		// server refuses two ports named "http"). Server-side apply cannot remove another
+		// manager's entries, so the operator's fields are written over the live object
+		// once, and the apply is tried again.
+		if repaired, repairErr := r.overwriteSpec(ctx, content); repairErr != nil {
+			err = errors.Join(err, repairErr)
+		} else if repaired {
+			stored = content.DeepCopy()
+			err = r.Apply(ctx, client.ApplyConfigurationFromUnstructured(stored), client.FieldOwner(FieldOwner), client.ForceOwnership)
+		}
 	}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, into); err != nil {
-		return fmt.Errorf("decoding applied %s: %w", u.GetKind(), err)
+	if err != nil {
+		return fmt.Errorf("applying %s %s: %w", content.GetKind(), client.ObjectKeyFromObject(desired), err)
+	}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(stored.Object, into); err != nil {
+		return fmt.Errorf("decoding applied %s: %w", content.GetKind(), err)
 	}
 	return nil
+}
+
+// overwriteSpec writes every top-level field of the desired spec over the live object with
+// an update, replacing lists wholesale, so that entries another manager added are gone.
+// Fields of the live spec the operator does not render (a Service's clusterIP, a
+// Deployment's replicas while an HPA scales) are kept. It reports false when there is no
+// live object to repair.
+func (r *InferenceServiceReconciler) overwriteSpec(ctx context.Context, content *unstructured.Unstructured) (bool, error) {
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(content.GroupVersionKind())
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(content), live); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	desiredSpec, _, _ := unstructured.NestedMap(content.Object, "spec")
+	liveSpec, _, _ := unstructured.NestedMap(live.Object, "spec")
+	if liveSpec == nil {
+		liveSpec = map[string]any{}
+	}
+	for k, v := range desiredSpec {
+		liveSpec[k] = v
+	}
+	if err := unstructured.SetNestedMap(live.Object, liveSpec, "spec"); err != nil {
+		return false, err
+	}
+	// Leaving managedFields out keeps them as they are.
+	live.SetManagedFields(nil)
+	if err := r.Update(ctx, live, client.FieldOwner(FieldOwner)); err != nil {
+		return false, fmt.Errorf("overwriting the spec of %s %s: %w", live.GetKind(), client.ObjectKeyFromObject(live), err)
+	}
+	return true, nil
 }
 
 // toApplyConfiguration turns a typed object built by the render package into the

@@ -271,6 +271,20 @@ var _ = Describe("InferenceService controller", func() {
 				g.Expect(svc.UID).NotTo(Equal(oldUID))
 			}).Should(Succeed())
 
+			By("changing the Service's port number, which leaves a port entry the operator does not own")
+			Eventually(func(g Gomega) {
+				svc := &corev1.Service{}
+				g.Expect(k8sClient.Get(ctx, key("drift"), svc)).To(Succeed())
+				svc.Spec.Ports[0].Port = 8081
+				g.Expect(k8sClient.Update(ctx, svc, client.FieldOwner("kubectl-edit"))).To(Succeed())
+			}).Should(Succeed())
+			Eventually(func(g Gomega) []corev1.ServicePort {
+				svc := &corev1.Service{}
+				g.Expect(k8sClient.Get(ctx, key("drift"), svc)).To(Succeed())
+				return svc.Spec.Ports
+			}).Should(ConsistOf(And(HaveField("Name", "http"), HaveField("Port", int32(80)))))
+			Expect(meta.FindStatusCondition(getISVC("drift").Status.Conditions, servingv1alpha1.ConditionStalled)).To(BeNil())
+
 			By("changing the HPA's bounds")
 			Eventually(func(g Gomega) {
 				hpa := &autoscalingv2.HorizontalPodAutoscaler{}
