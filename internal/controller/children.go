@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
@@ -103,32 +104,28 @@ func (r *InferenceServiceReconciler) apply(ctx context.Context, desired client.O
 	return nil
 }
 
-// overwriteSpec writes every top-level field of the desired spec over the live object with
-// an update, replacing lists wholesale, so that entries another manager added are gone.
-// Fields of the live spec the operator does not render (a Service's clusterIP, a
-// Deployment's replicas while an HPA scales) are kept. It reports false when there is no
-// live object to repair.
+// overwriteSpec writes every top-level field of the desired spec over the live object
+// with a JSON merge patch, which replaces lists wholesale, so that list entries another
+// manager added are gone. Fields of the live spec the operator does not render (a
+// Service's clusterIP, a Deployment's replicas while an HPA scales) are kept. A merge
+// patch needs only the patch permission the operator already has. It reports false when
+// there is no live object to repair.
 func (r *InferenceServiceReconciler) overwriteSpec(ctx context.Context, content *unstructured.Unstructured) (bool, error) {
-	live := &unstructured.Unstructured{}
-	live.SetGroupVersionKind(content.GroupVersionKind())
-	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(content), live); err != nil {
-		return false, client.IgnoreNotFound(err)
-	}
 	desiredSpec, _, _ := unstructured.NestedMap(content.Object, "spec")
-	liveSpec, _, _ := unstructured.NestedMap(live.Object, "spec")
-	if liveSpec == nil {
-		liveSpec = map[string]any{}
-	}
-	for k, v := range desiredSpec {
-		liveSpec[k] = v
-	}
-	if err := unstructured.SetNestedMap(live.Object, liveSpec, "spec"); err != nil {
+	patch, err := json.Marshal(map[string]any{"spec": desiredSpec})
+	if err != nil {
 		return false, err
 	}
-	// Leaving managedFields out keeps them as they are.
-	live.SetManagedFields(nil)
-	if err := r.Update(ctx, live, client.FieldOwner(FieldOwner)); err != nil {
-		return false, fmt.Errorf("overwriting the spec of %s %s: %w", live.GetKind(), client.ObjectKeyFromObject(live), err)
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(content.GroupVersionKind())
+	live.SetNamespace(content.GetNamespace())
+	live.SetName(content.GetName())
+	err = r.Patch(ctx, live, client.RawPatch(types.MergePatchType, patch), client.FieldOwner(FieldOwner))
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("overwriting the spec of %s %s: %w", content.GetKind(), client.ObjectKeyFromObject(content), err)
 	}
 	return true, nil
 }
