@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -75,10 +76,19 @@ func (r *InferenceServiceReconciler) getOwned(ctx context.Context, isvc *serving
 
 // apply writes desired with server-side apply under FieldOwner, forcing ownership of
 // every field it sets, and reads the stored object back into into.
-func (r *InferenceServiceReconciler) apply(ctx context.Context, desired client.Object, into client.Object) error {
+//
+// live is the child as the cache holds it, or nil when there is none. When the fields the
+// operator owns on live already hold exactly what desired would apply, nothing is sent:
+// an apply of an unchanged object is still a write request, and a resync of thousands of
+// InferenceServices must cost none.
+func (r *InferenceServiceReconciler) apply(ctx context.Context, desired, live, into client.Object) error {
 	content, err := toApplyConfiguration(desired)
 	if err != nil {
 		return err
+	}
+	if live != nil && appliedAlready(live, content) {
+		reflect.ValueOf(into).Elem().Set(reflect.ValueOf(live).Elem())
+		return nil
 	}
 	stored := content.DeepCopy()
 	err = r.Apply(ctx, client.ApplyConfigurationFromUnstructured(stored), client.FieldOwner(FieldOwner), client.ForceOwnership)

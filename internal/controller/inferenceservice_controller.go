@@ -153,8 +153,12 @@ func (r *InferenceServiceReconciler) reconcileDeployment(ctx context.Context, is
 			return nil, err
 		}
 	}
+	var current client.Object
+	if found {
+		current = live
+	}
 	applied := &appsv1.Deployment{}
-	if err := r.apply(ctx, desired, applied); err != nil {
+	if err := r.apply(ctx, desired, current, applied); err != nil {
 		return nil, err
 	}
 	return applied, nil
@@ -163,10 +167,15 @@ func (r *InferenceServiceReconciler) reconcileDeployment(ctx context.Context, is
 // reconcileChild applies desired unless an object of the same name exists that isvc does
 // not control, and reads the stored object into applied.
 func (r *InferenceServiceReconciler) reconcileChild(ctx context.Context, isvc *servingv1alpha1.InferenceService, desired, applied client.Object) error {
-	if _, err := r.getOwned(ctx, isvc, newObjectLike(desired)); err != nil {
+	live := newObjectLike(desired)
+	found, err := r.getOwned(ctx, isvc, live)
+	if err != nil {
 		return err
 	}
-	return r.apply(ctx, desired, applied)
+	if !found {
+		live = nil
+	}
+	return r.apply(ctx, desired, live, applied)
 }
 
 // deleteUnwanted deletes the HPA once autoscaling is off and the PDB once it is removed

@@ -2,7 +2,10 @@ package controller
 
 import (
 	"context"
+	"net/http"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -67,7 +70,11 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 
 	By("starting the manager with the InferenceService controller")
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	// The manager's requests are counted, so tests can assert it sends no write when
+	// nothing changed.
+	mgrCfg := rest.CopyConfig(cfg)
+	mgrCfg.Wrap(managerWrites.wrap)
+	mgr, err := ctrl.NewManager(mgrCfg, ctrl.Options{
 		Scheme:  scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		Cache:   CacheOptions(nil),
@@ -132,3 +139,45 @@ func newNamespace() string {
 	Expect(k8sClient.Create(ctx, ns)).To(Succeed())
 	return ns.Name
 }
+
+// managerWrites counts the mutating requests the manager sends, by namespace.
+var managerWrites = &writeCounter{byNamespace: map[string]int{}}
+
+type writeCounter struct {
+	mu          sync.Mutex
+	byNamespace map[string]int
+}
+
+func (c *writeCounter) wrap(next http.RoundTripper) http.RoundTripper {
+	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
+		if req.Method != http.MethodGet {
+			c.mu.Lock()
+			c.byNamespace[namespaceOf(req.URL.Path)]++
+			c.mu.Unlock()
+		}
+		return next.RoundTrip(req)
+	})
+}
+
+// in returns the number of write requests sent so far for objects in namespace.
+func (c *writeCounter) in(namespace string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.byNamespace[namespace]
+}
+
+// namespaceOf returns the namespace of a namespaced resource path such as
+// /apis/apps/v1/namespaces/NS/deployments/NAME, or "".
+func namespaceOf(path string) string {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	for i := 0; i+2 < len(parts); i++ {
+		if parts[i] == "namespaces" {
+			return parts[i+1]
+		}
+	}
+	return ""
+}
+
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }

@@ -1,0 +1,134 @@
+package controller
+
+import (
+	"fmt"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
+)
+
+var _ = Describe("an InferenceService whose children are already in shape", func() {
+	// Specs that exercise every kind of field the builders render: if one of them made
+	// the operator's view of a child differ from what the API server stored (a defaulted
+	// value, a normalised quantity), every resync would send writes.
+	specs := map[string]func(*servingv1alpha1.InferenceService){
+		"defaults": func(*servingv1alpha1.InferenceService) {},
+		"fixed-with-pdb": func(isvc *servingv1alpha1.InferenceService) {
+			isvc.Spec.Replicas = ptr.To[int32](3)
+			isvc.Spec.PodDisruptionBudget = &servingv1alpha1.PodDisruptionBudgetSpec{MinAvailable: ptr.To(intstr.FromString("50%"))}
+			isvc.Spec.Strategy = &appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType}
+		},
+		"queue-metric": func(isvc *servingv1alpha1.InferenceService) {
+			isvc.Spec.Autoscaling = &servingv1alpha1.AutoscalingSpec{
+				MinReplicas: 2, MaxReplicas: 20,
+				Metrics: []autoscalingv2.MetricSpec{{
+					Type: autoscalingv2.PodsMetricSourceType,
+					Pods: &autoscalingv2.PodsMetricSource{
+						Metric: autoscalingv2.MetricIdentifier{Name: "inference_queue_length"},
+						Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: ptr.To(resource.MustParse("10"))},
+					},
+				}},
+				Behavior: &autoscalingv2.HorizontalPodAutoscalerBehavior{
+					ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr.To[int32](30)},
+				},
+			}
+		},
+		"gpu-everything": func(isvc *servingv1alpha1.InferenceService) {
+			isvc.Spec.Resources.Requests["nvidia.com/gpu"] = resource.MustParse("1")
+			isvc.Spec.Resources.Limits["nvidia.com/gpu"] = resource.MustParse("1")
+			isvc.Spec.Resources.Requests[corev1.ResourceMemory] = resource.MustParse("1.5Gi")
+			isvc.Spec.Resources.Limits[corev1.ResourceMemory] = resource.MustParse("2048Mi")
+			isvc.Spec.Env = []corev1.EnvVar{{Name: "MODEL", Value: "resnet"}}
+			isvc.Spec.Args = []string{"--model-repository=/models"}
+			isvc.Spec.Port = 8000
+			isvc.Spec.HealthPath = "/ready"
+			isvc.Spec.NodeSelector = map[string]string{"gpu": "a100"}
+			isvc.Spec.Tolerations = []corev1.Toleration{{Key: "nvidia.com/gpu", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}}
+			isvc.Spec.Volumes = []corev1.Volume{{Name: "shm", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}}}}
+			isvc.Spec.VolumeMounts = []corev1.VolumeMount{{Name: "shm", MountPath: "/dev/shm"}}
+			isvc.Spec.LivenessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(8000)}}}
+			isvc.Spec.Service = servingv1alpha1.ServiceSpec{Type: "NodePort", Port: 8000, Annotations: map[string]string{"team": "vision"}}
+			isvc.Spec.PodAnnotations = map[string]string{"prometheus.io/scrape": "true"}
+			isvc.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsNonRoot: ptr.To(true), RunAsUser: ptr.To[int64](1000)}
+		},
+	}
+
+	It("sends no write request when a child changes in a way the operator does not manage", func() {
+		namespace := newNamespace()
+		for name, opt := range specs {
+			Expect(k8sClient.Create(ctx, newInferenceService(namespace, name, opt))).To(Succeed())
+		}
+
+		By("waiting until every InferenceService is reconciled and the writes have stopped")
+		Eventually(func(g Gomega) {
+			for name := range specs {
+				isvc := &servingv1alpha1.InferenceService{}
+				g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, isvc)).To(Succeed())
+				g.Expect(isvc.Status.ObservedGeneration).To(Equal(isvc.Generation))
+			}
+		}).Should(Succeed())
+		settled := managerWrites.in(namespace)
+		Eventually(func() (changed bool) {
+			now := managerWrites.in(namespace)
+			changed, settled = now != settled, now
+			return changed
+		}).WithPolling(time.Second).Should(BeFalse())
+		reconcilesBefore := reconcileCount()
+
+		By("touching every child with an annotation of another field manager, which triggers a reconcile each")
+		touched := 0
+		for name := range specs {
+			for _, obj := range []client.Object{&appsv1.Deployment{}, &corev1.Service{}, &autoscalingv2.HorizontalPodAutoscaler{}, &policyv1.PodDisruptionBudget{}} {
+				obj.SetNamespace(namespace)
+				obj.SetName(name)
+				patch := client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"annotations":{"example.com/touched":"yes"}}}`))
+				if err := k8sClient.Patch(ctx, obj, patch, client.FieldOwner("someone-else")); client.IgnoreNotFound(err) != nil {
+					Fail(fmt.Sprintf("touching %T %s: %v", obj, name, err))
+				} else if err == nil {
+					touched++
+				}
+			}
+		}
+		// A Deployment and a Service each, an HPA each but "fixed-with-pdb", which has a PDB.
+		Expect(touched).To(Equal(len(specs) * 3))
+
+		By("checking the operator reconciled again and wrote nothing")
+		Eventually(reconcileCount).Should(BeNumerically(">=", reconcilesBefore+float64(len(specs))))
+		Consistently(func() int { return managerWrites.in(namespace) - settled }).Should(BeZero(),
+			"the operator sent write requests for InferenceServices whose children were already in shape")
+	})
+})
+
+// reconcileCount is the number of reconciles of the InferenceService controller so far.
+func reconcileCount() float64 {
+	families, err := ctrlmetrics.Registry.Gather()
+	Expect(err).NotTo(HaveOccurred())
+	for _, family := range families {
+		if family.GetName() != "controller_runtime_reconcile_total" {
+			continue
+		}
+		for _, m := range family.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["controller"] == "inferenceservice" && labels["result"] == "success" {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}
