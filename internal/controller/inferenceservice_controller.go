@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -229,18 +230,27 @@ func (r *InferenceServiceReconciler) writeStatus(ctx context.Context, isvc *serv
 		return fmt.Errorf("writing status of InferenceService %s: %w", client.ObjectKeyFromObject(isvc), err)
 	}
 	after := meta.FindStatusCondition(status.Conditions, servingv1alpha1.ConditionReady)
-	if before == nil || before.Status != after.Status || before.Reason != after.Reason {
-		r.recordReadyEvent(ctx, isvc, after.Status == "True", after.Reason, after.Message)
+	eventType := readyEventType(after.Reason)
+	switch {
+	case before == nil && after.Status != metav1.ConditionTrue && eventType == corev1.EventTypeNormal:
+		// A new InferenceService waiting for its pods is no news; an event for each
+		// would double the writes of applying a thousand of them at once.
+	case before == nil || before.Status != after.Status || before.Reason != after.Reason:
+		r.recordReadyEvent(ctx, isvc, eventType, after.Status == metav1.ConditionTrue, after.Reason, after.Message)
 	}
 	return nil
 }
 
-func (r *InferenceServiceReconciler) recordReadyEvent(ctx context.Context, isvc *servingv1alpha1.InferenceService, ready bool, reason, message string) {
-	eventType := corev1.EventTypeNormal
+// readyEventType is Warning for the reasons that need a person to act, Normal otherwise.
+func readyEventType(reason string) string {
 	switch reason {
 	case servingv1alpha1.ReasonResourceConflict, servingv1alpha1.ReasonApplyFailed, servingv1alpha1.ReasonProgressDeadlineExceeded:
-		eventType = corev1.EventTypeWarning
+		return corev1.EventTypeWarning
 	}
+	return corev1.EventTypeNormal
+}
+
+func (r *InferenceServiceReconciler) recordReadyEvent(ctx context.Context, isvc *servingv1alpha1.InferenceService, eventType string, ready bool, reason, message string) {
 	r.Recorder.Eventf(isvc, nil, eventType, reason, "Reconcile", "%s", message)
 	logf.FromContext(ctx).V(1).Info("Ready condition changed", "ready", ready, "reason", reason)
 }

@@ -159,11 +159,16 @@ var _ = Describe("InferenceService controller", func() {
 		It("reports Ready, replicas, desired replicas, Targets and the HPA's conditions from the children", func() {
 			Expect(k8sClient.Create(ctx, newInferenceService(namespace, "status"))).To(Succeed())
 			Eventually(getDeployment("status")).ShouldNot(BeNil())
+			Eventually(readyCondition("status")).Should(HaveField("Status", metav1.ConditionFalse))
+			Consistently(eventsOf(namespace, "status", corev1.EventTypeNormal)).Should(BeEmpty(),
+				"a new InferenceService waiting for its pods is no news")
 
 			By("the Deployment controller reporting a ready pod")
 			setDeploymentStatus("status", 1)
 			Eventually(readyCondition("status")).Should(And(
 				HaveField("Status", metav1.ConditionTrue), HaveField("Reason", servingv1alpha1.ReasonReady)))
+			Eventually(eventsOf(namespace, "status", corev1.EventTypeNormal)).Should(ContainElement(
+				HaveField("Reason", servingv1alpha1.ReasonReady)))
 
 			By("the HPA reporting a metric, a desired count and its conditions")
 			Eventually(func(g Gomega) {
@@ -455,12 +460,17 @@ var _ = Describe("InferenceService controller", func() {
 
 // warningEvents lists the Warning events recorded about an InferenceService.
 func warningEvents(namespace, name string) func(Gomega) []eventsv1.Event {
+	return eventsOf(namespace, name, corev1.EventTypeWarning)
+}
+
+// eventsOf returns the events of eventType about the InferenceService name.
+func eventsOf(namespace, name, eventType string) func(Gomega) []eventsv1.Event {
 	return func(g Gomega) []eventsv1.Event {
 		list := &eventsv1.EventList{}
 		g.Expect(k8sClient.List(ctx, list, client.InNamespace(namespace))).To(Succeed())
 		var out []eventsv1.Event
 		for _, e := range list.Items {
-			if e.Regarding.Kind == "InferenceService" && e.Regarding.Name == name && e.Type == corev1.EventTypeWarning {
+			if e.Regarding.Kind == "InferenceService" && e.Regarding.Name == name && e.Type == eventType {
 				out = append(out, e)
 			}
 		}
