@@ -167,21 +167,6 @@ func (p *operatorProcess) stop() {
 
 func ctx() context.Context { return context.Background() }
 
-func kubectl(args ...string) (string, error) {
-	cmd := exec.Command(kubectlPath, args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-	return utils.Run(cmd)
-}
+func kubectl(args ...string) (string, error) { return utils.Kubectl(kubectlPath, kubeconfig, args...) }
 
-func tail(s string, lines int) string {
-	count := 0
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '\n' {
-			count++
-			if count > lines {
-				return s[i+1:]
-			}
-		}
-	}
-	return s
-}
+func tail(s string, lines int) string { return utils.Tail(s, lines) }

@@ -1,4 +1,4 @@
-// Package utils holds helpers shared by the end-to-end suite: running commands from the
+// Package utils holds helpers shared by the end-to-end and fault suites: running commands from the
 // repository root and finding its folders.
 package utils
 
@@ -48,4 +48,25 @@ func Run(cmd *exec.Cmd) (string, error) {
 		return stdout.String(), fmt.Errorf("%s failed: %w\n%s%s", strings.Join(cmd.Args, " "), err, stdout.String(), stderr.String())
 	}
 	return stdout.String(), nil
+}
+
+// Kubectl runs kubectl (kubectlPath) against the cluster in kubeconfig.
+func Kubectl(kubectlPath, kubeconfig string, args ...string) (string, error) {
+	cmd := exec.Command(kubectlPath, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	return Run(cmd)
+}
+
+// Tail returns the last lines of s, for quoting logs in failure messages.
+func Tail(s string, lines int) string {
+	count := 0
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == '\n' {
+			count++
+			if count > lines {
+				return s[i+1:]
+			}
+		}
+	}
+	return s
 }
