@@ -1,13 +1,17 @@
 package controller
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
-	"reflect"
+	"fmt"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	autoscalingv2ac "k8s.io/client-go/applyconfigurations/autoscaling/v2"
@@ -16,50 +20,101 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// appliedAlready tells whether the fields FieldOwner owns on live, read from live's
-// managedFields, hold exactly the apply configuration content. It is the server-side
-// apply way of asking "would this apply change anything?":
+// ownedFieldsAnnotation carries, on cached copies of children only, what the operator
+// needs from their managedFields once those are dropped to save memory. It is never
+// sent to the API server. Its value holds the resourceVersion it was computed for, so a
+// value found on an object straight from the API server (set there by someone else)
+// is ignored.
+const ownedFieldsAnnotation = "serving.inferenceops.dev/cached-owned-fields"
+
+// ownedFields sums up the fields the operator's server-side apply owns on a child.
+type ownedFields struct {
+	// digest is a hash of those fields and their values, comparable with applyDigest.
+	digest string
+	// replicas tells whether they include spec.replicas (Deployments).
+	replicas bool
+}
+
+// ownedFieldsOf reads the summary from the cache annotation when it belongs to obj's
+// resourceVersion, or else computes it from obj's managedFields.
+func ownedFieldsOf(obj client.Object) ownedFields {
+	if v, ok := obj.GetAnnotations()[ownedFieldsAnnotation]; ok && len(obj.GetManagedFields()) == 0 {
+		if parts := strings.Split(v, " "); len(parts) == 3 && parts[0] == obj.GetResourceVersion() {
+			return ownedFields{digest: parts[1], replicas: parts[2] == "replicas"}
+		}
+	}
+	return computeOwnedFields(obj)
+}
+
+func computeOwnedFields(obj client.Object) ownedFields {
+	var (
+		owned    any
+		err      error
+		replicas bool
+	)
+	switch obj := obj.(type) {
+	case *appsv1.Deployment:
+		owned, err = appsv1ac.ExtractDeployment(obj, FieldOwner)
+		replicas = ownsField(obj.ManagedFields, FieldOwner, "f:spec", "f:replicas")
+	case *corev1.Service:
+		owned, err = corev1ac.ExtractService(obj, FieldOwner)
+	case *autoscalingv2.HorizontalPodAutoscaler:
+		owned, err = autoscalingv2ac.ExtractHorizontalPodAutoscaler(obj, FieldOwner)
+	case *policyv1.PodDisruptionBudget:
+		owned, err = policyv1ac.ExtractPodDisruptionBudget(obj, FieldOwner)
+	default:
+		return ownedFields{}
+	}
+	if err != nil {
+		return ownedFields{}
+	}
+	digest, err := digestOf(owned)
+	if err != nil {
+		return ownedFields{}
+	}
+	return ownedFields{digest: digest, replicas: replicas}
+}
+
+// appliedAlready tells whether the fields FieldOwner owns on live hold exactly the apply
+// configuration content. It is the server-side apply way of asking "would this apply
+// change anything?":
 //   - a field the operator stops rendering is still owned, so it shows as a difference
 //     and the next apply removes it;
 //   - a field someone else changed by hand moved to their field manager, so it is missing
 //     from the operator's set and the next apply takes it back;
 //   - values the API server defaulted are owned by nobody and never compared.
 //
-// Any error, or a kind it does not know, answers false: the apply is then sent.
+// Any error answers false: the apply is then sent.
 func appliedAlready(live client.Object, content *unstructured.Unstructured) bool {
-	var (
-		owned any
-		err   error
-	)
-	switch live := live.(type) {
-	case *appsv1.Deployment:
-		owned, err = appsv1ac.ExtractDeployment(live, FieldOwner)
-	case *corev1.Service:
-		owned, err = corev1ac.ExtractService(live, FieldOwner)
-	case *autoscalingv2.HorizontalPodAutoscaler:
-		owned, err = autoscalingv2ac.ExtractHorizontalPodAutoscaler(live, FieldOwner)
-	case *policyv1.PodDisruptionBudget:
-		owned, err = policyv1ac.ExtractPodDisruptionBudget(live, FieldOwner)
-	default:
-		return false
-	}
+	want, err := digestOf(content.Object)
 	if err != nil {
 		return false
 	}
-	got, err := jsonValue(owned)
-	if err != nil {
-		return false
-	}
-	want, err := jsonValue(content.Object)
-	if err != nil {
-		return false
-	}
-	return reflect.DeepEqual(pruneEmpty(got), pruneEmpty(want))
+	got := ownedFieldsOf(live).digest
+	return got != "" && got == want
 }
 
-// pruneEmpty drops empty objects from v. The builders leave some struct fields empty
-// (a Deployment's strategy when the spec sets none); applying them claims no field, so
-// they never appear among the fields the operator owns.
+// digestOf hashes v's JSON form with empty objects left out. The builders leave some
+// struct fields empty (a Deployment's strategy when the spec sets none); applying them
+// claims no field, so they never appear among the fields the operator owns. JSON
+// objects are written with sorted keys, so equal values hash equally.
+func digestOf(v any) (string, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	var generic any
+	if err := json.Unmarshal(raw, &generic); err != nil {
+		return "", err
+	}
+	raw, err = json.Marshal(pruneEmpty(generic))
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:]), nil
+}
+
 func pruneEmpty(v any) any {
 	switch v := v.(type) {
 	case map[string]any:
@@ -76,14 +131,55 @@ func pruneEmpty(v any) any {
 	return v
 }
 
-// jsonValue round-trips v through JSON so that an apply configuration and unstructured
-// content compare field by field (numbers as float64, quantities as their strings).
-func jsonValue(v any) (any, error) {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
+// trimChild is the cache transform of children: it sums up the operator's owned fields
+// into ownedFieldsAnnotation, then drops managedFields and, from Deployments, the pod
+// template, which nothing reads from the cache. A cached Deployment is then a fraction
+// of its size on the API server.
+func trimChild(in any) (any, error) {
+	obj, ok := in.(client.Object)
+	if !ok || len(obj.GetManagedFields()) == 0 {
+		// Not an object, or one this transform has seen already.
+		return in, nil
 	}
-	var out any
-	err = json.Unmarshal(raw, &out)
-	return out, err
+	owned := computeOwnedFields(obj)
+	replicas := "-"
+	if owned.replicas {
+		replicas = "replicas"
+	}
+	annotations := obj.GetAnnotations()
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[ownedFieldsAnnotation] = fmt.Sprintf("%s %s %s", obj.GetResourceVersion(), owned.digest, replicas)
+	obj.SetAnnotations(annotations)
+	obj.SetManagedFields(nil)
+	if dep, ok := obj.(*appsv1.Deployment); ok {
+		dep.Spec.Template = corev1.PodTemplateSpec{}
+	}
+	return obj, nil
+}
+
+// ownsField tells whether manager's Apply entry in managedFields owns the field at path.
+func ownsField(entries []metav1.ManagedFieldsEntry, manager string, path ...string) bool {
+	for _, e := range entries {
+		if e.Manager != manager || e.Operation != metav1.ManagedFieldsOperationApply || e.FieldsV1 == nil {
+			continue
+		}
+		var fields map[string]any
+		if err := json.Unmarshal(e.FieldsV1.GetRawBytes(), &fields); err != nil {
+			continue
+		}
+		node := fields
+		for i, p := range path {
+			next, ok := node[p].(map[string]any)
+			if !ok {
+				break
+			}
+			if i == len(path)-1 {
+				return true
+			}
+			node = next
+		}
+	}
+	return false
 }

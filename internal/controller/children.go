@@ -198,7 +198,7 @@ func (r *InferenceServiceReconciler) deleteOwned(ctx context.Context, isvc *serv
 // the operator's apply stops setting it. This is the ownership transfer the Kubernetes
 // server-side apply documentation describes for handing replicas to an HPA.
 func (r *InferenceServiceReconciler) handOffReplicas(ctx context.Context, live *appsv1.Deployment) error {
-	if live.Spec.Replicas == nil || !ownsField(live.ManagedFields, FieldOwner, "f:spec", "f:replicas") {
+	if live.Spec.Replicas == nil || !ownedFieldsOf(live).replicas {
 		return nil
 	}
 	u := &unstructured.Unstructured{Object: map[string]any{
@@ -211,31 +211,6 @@ func (r *InferenceServiceReconciler) handOffReplicas(ctx context.Context, live *
 		return fmt.Errorf("handing spec.replicas of Deployment %s over to the autoscaler: %w", client.ObjectKeyFromObject(live), err)
 	}
 	return nil
-}
-
-// ownsField tells whether manager's Apply entry in managedFields owns the field at path.
-func ownsField(entries []metav1.ManagedFieldsEntry, manager string, path ...string) bool {
-	for _, e := range entries {
-		if e.Manager != manager || e.Operation != metav1.ManagedFieldsOperationApply || e.FieldsV1 == nil {
-			continue
-		}
-		var fields map[string]any
-		if err := json.Unmarshal(e.FieldsV1.GetRawBytes(), &fields); err != nil {
-			continue
-		}
-		node := fields
-		for i, p := range path {
-			next, ok := node[p].(map[string]any)
-			if !ok {
-				break
-			}
-			if i == len(path)-1 {
-				return true
-			}
-			node = next
-		}
-	}
-	return false
 }
 
 func kindOf(scheme *runtime.Scheme, obj runtime.Object) string {
