@@ -39,6 +39,7 @@ func main() {
 	var (
 		metricsAddr             string
 		probeAddr               string
+		pprofAddr               string
 		secureMetrics           bool
 		enableHTTP2             bool
 		enableLeaderElection    bool
@@ -57,6 +58,8 @@ func main() {
 		"Serve metrics over HTTPS to authenticated and authorized callers only. Use --metrics-secure=false for HTTP.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081",
 		"The address the health and readiness probe endpoint binds to.")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "0",
+		"The address the Go profiling endpoint (/debug/pprof) binds to, e.g. 127.0.0.1:6060. 0 disables it.")
 	flag.BoolVar(&enableHTTP2, "enable-http2", false,
 		"Enable HTTP/2 for the metrics server. Off by default: HTTP/2 Stream Cancellation and Rapid Reset CVEs.")
 	flag.BoolVar(&enableLeaderElection, "leader-elect", false,
@@ -71,8 +74,10 @@ func main() {
 		"How often candidates try to acquire leadership.")
 	flag.StringVar(&watchNamespaces, "watch-namespaces", "",
 		"Comma-separated namespaces to watch. Empty watches the whole cluster.")
-	flag.Float64Var(&kubeAPIQPS, "kube-api-qps", 50, "Queries per second the manager may send to the API server.")
-	flag.IntVar(&kubeAPIBurst, "kube-api-burst", 100, "Burst of queries the manager may send to the API server.")
+	flag.Float64Var(&kubeAPIQPS, "kube-api-qps", 50, "Queries per second the manager may send to the API server "+
+		"for each kind of object (controller-runtime gives every kind its own client and limit). "+
+		"0 or less turns the client-side limit off and leaves the API server's Priority and Fairness to pace the manager.")
+	flag.IntVar(&kubeAPIBurst, "kube-api-burst", 100, "Burst of queries above --kube-api-qps, for each kind of object.")
 	flag.IntVar(&maxConcurrentReconciles, "max-concurrent-reconciles", 4, "InferenceServices reconciled in parallel.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
@@ -98,11 +103,15 @@ func main() {
 	restConfig := ctrl.GetConfigOrDie()
 	restConfig.QPS = float32(kubeAPIQPS)
 	restConfig.Burst = kubeAPIBurst
+	if kubeAPIQPS <= 0 {
+		restConfig.QPS = -1 // client-go would read 0 as its default of 5
+	}
 
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                        scheme,
 		Metrics:                       metricsServerOptions,
 		HealthProbeBindAddress:        probeAddr,
+		PprofBindAddress:              pprofAddr,
 		LeaderElection:                enableLeaderElection,
 		LeaderElectionID:              "inference-operator.serving.inferenceops.dev",
 		LeaderElectionNamespace:       leaderElectionNamespace,
