@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"errors"
-	"fmt"
 	"reflect"
 	"time"
 
@@ -11,17 +10,13 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -46,6 +41,9 @@ type InferenceServiceReconciler struct {
 	Recorder  events.EventRecorder
 	// MaxConcurrentReconciles is the number of InferenceServices reconciled in parallel.
 	MaxConcurrentReconciles int
+
+	// written remembers the last status this reconciler wrote for each InferenceService.
+	written statusMemo
 }
 
 // NewInferenceServiceReconciler wires a reconciler to the manager's cached client, its
@@ -73,6 +71,9 @@ func NewInferenceServiceReconciler(mgr ctrl.Manager, maxConcurrentReconciles int
 func (r *InferenceServiceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	isvc := &servingv1alpha1.InferenceService{}
 	if err := r.Get(ctx, req.NamespacedName, isvc); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.written.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !isvc.DeletionTimestamp.IsZero() {
@@ -215,44 +216,6 @@ func block(obs *observed, err error) error {
 		obs.blocked = &blocker{reason: servingv1alpha1.ReasonApplyFailed, message: err.Error(), stalled: apierrors.IsInvalid(err)}
 	}
 	return err
-}
-
-// writeStatus patches the status subresource when, and only when, it changed, and
-// records an event when the Ready condition changes.
-func (r *InferenceServiceReconciler) writeStatus(ctx context.Context, isvc *servingv1alpha1.InferenceService, status servingv1alpha1.InferenceServiceStatus) error {
-	if equality.Semantic.DeepEqual(isvc.Status, status) {
-		return nil
-	}
-	before := meta.FindStatusCondition(isvc.Status.Conditions, servingv1alpha1.ConditionReady)
-	patchBase := client.MergeFrom(isvc.DeepCopy())
-	isvc.Status = status
-	if err := r.Status().Patch(ctx, isvc, patchBase, client.FieldOwner(FieldOwner)); err != nil {
-		return fmt.Errorf("writing status of InferenceService %s: %w", client.ObjectKeyFromObject(isvc), err)
-	}
-	after := meta.FindStatusCondition(status.Conditions, servingv1alpha1.ConditionReady)
-	eventType := readyEventType(after.Reason)
-	switch {
-	case before == nil && after.Status != metav1.ConditionTrue && eventType == corev1.EventTypeNormal:
-		// A new InferenceService waiting for its pods is no news; an event for each
-		// would double the writes of applying a thousand of them at once.
-	case before == nil || before.Status != after.Status || before.Reason != after.Reason:
-		r.recordReadyEvent(ctx, isvc, eventType, after.Status == metav1.ConditionTrue, after.Reason, after.Message)
-	}
-	return nil
-}
-
-// readyEventType is Warning for the reasons that need a person to act, Normal otherwise.
-func readyEventType(reason string) string {
-	switch reason {
-	case servingv1alpha1.ReasonResourceConflict, servingv1alpha1.ReasonApplyFailed, servingv1alpha1.ReasonProgressDeadlineExceeded:
-		return corev1.EventTypeWarning
-	}
-	return corev1.EventTypeNormal
-}
-
-func (r *InferenceServiceReconciler) recordReadyEvent(ctx context.Context, isvc *servingv1alpha1.InferenceService, eventType string, ready bool, reason, message string) {
-	r.Recorder.Eventf(isvc, nil, eventType, reason, "Reconcile", "%s", message)
-	logf.FromContext(ctx).V(1).Info("Ready condition changed", "ready", ready, "reason", reason)
 }
 
 // SetupWithManager watches InferenceServices and every kind of child they own.

@@ -1,0 +1,148 @@
+package controller
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
+)
+
+// writeStatus patches the status subresource when, and only when, it changed, and
+// records an event when the Ready condition changes.
+//
+// isvc comes from the cache, which may not hold the operator's previous status write
+// yet: every child it creates triggers a reconcile within milliseconds. Two things make
+// that harmless. A status equal to the one this reconciler just wrote over the very
+// status the cache still shows is not written again. And the patch replaces the whole
+// status, so it does not depend on the stale copy it is computed from.
+func (r *InferenceServiceReconciler) writeStatus(ctx context.Context, isvc *servingv1alpha1.InferenceService, status servingv1alpha1.InferenceServiceStatus) error {
+	if equality.Semantic.DeepEqual(isvc.Status, status) {
+		return nil
+	}
+	key := client.ObjectKeyFromObject(isvc)
+	write := statusWrite{uid: isvc.UID, over: digestStatus(isvc.Status), wrote: digestStatus(status)}
+	if r.written.get(key) == write {
+		return nil
+	}
+
+	patch, err := statusPatch(status)
+	if err != nil {
+		return err
+	}
+	before := meta.FindStatusCondition(isvc.Status.Conditions, servingv1alpha1.ConditionReady)
+	if err := r.Status().Patch(ctx, isvc, client.RawPatch(types.MergePatchType, patch), client.FieldOwner(FieldOwner)); err != nil {
+		return fmt.Errorf("writing status of InferenceService %s: %w", key, err)
+	}
+	r.written.set(key, write)
+
+	after := meta.FindStatusCondition(status.Conditions, servingv1alpha1.ConditionReady)
+	eventType := readyEventType(after.Reason)
+	switch {
+	case before == nil && after.Status != metav1.ConditionTrue && eventType == corev1.EventTypeNormal:
+		// A new InferenceService waiting for its pods is no news; an event for each
+		// would double the writes of applying a thousand of them at once.
+	case before == nil || before.Status != after.Status || before.Reason != after.Reason:
+		r.recordReadyEvent(ctx, isvc, eventType, after.Status == metav1.ConditionTrue, after.Reason, after.Message)
+	}
+	return nil
+}
+
+// statusPatch returns a JSON merge patch that sets the status to exactly status: every
+// status field status leaves empty is set to null, so a value written earlier and absent
+// from the (possibly stale) cached copy is removed too. Lists are replaced whole by a
+// merge patch.
+func statusPatch(status servingv1alpha1.InferenceServiceStatus) ([]byte, error) {
+	raw, err := json.Marshal(status)
+	if err != nil {
+		return nil, err
+	}
+	fields := map[string]any{}
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return nil, err
+	}
+	for _, name := range statusFieldNames {
+		if _, ok := fields[name]; !ok {
+			fields[name] = nil
+		}
+	}
+	return json.Marshal(map[string]any{"status": fields})
+}
+
+// statusFieldNames are the JSON names of the status fields.
+var statusFieldNames = func() []string {
+	t := reflect.TypeFor[servingv1alpha1.InferenceServiceStatus]()
+	names := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ","); name != "" && name != "-" {
+			names = append(names, name)
+		}
+	}
+	return names
+}()
+
+// readyEventType is Warning for the reasons that need a person to act, Normal otherwise.
+func readyEventType(reason string) string {
+	switch reason {
+	case servingv1alpha1.ReasonResourceConflict, servingv1alpha1.ReasonApplyFailed, servingv1alpha1.ReasonProgressDeadlineExceeded:
+		return corev1.EventTypeWarning
+	}
+	return corev1.EventTypeNormal
+}
+
+func (r *InferenceServiceReconciler) recordReadyEvent(ctx context.Context, isvc *servingv1alpha1.InferenceService, eventType string, ready bool, reason, message string) {
+	r.Recorder.Eventf(isvc, nil, eventType, reason, "Reconcile", "%s", message)
+	logf.FromContext(ctx).V(1).Info("Ready condition changed", "ready", ready, "reason", reason)
+}
+
+// statusWrite records one status write: over which status (as the cache showed it) it
+// wrote which, for which object.
+type statusWrite struct {
+	uid         types.UID
+	over, wrote [sha256.Size]byte
+}
+
+// statusMemo holds the last statusWrite of each InferenceService. An entry costs about
+// a hundred bytes and is dropped when the InferenceService is gone.
+type statusMemo struct {
+	mu     sync.Mutex
+	writes map[types.NamespacedName]statusWrite
+}
+
+func (m *statusMemo) get(key types.NamespacedName) statusWrite {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.writes[key]
+}
+
+func (m *statusMemo) set(key types.NamespacedName, w statusWrite) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.writes == nil {
+		m.writes = map[types.NamespacedName]statusWrite{}
+	}
+	m.writes[key] = w
+}
+
+func (m *statusMemo) forget(key types.NamespacedName) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.writes, key)
+}
+
+func digestStatus(status servingv1alpha1.InferenceServiceStatus) [sha256.Size]byte {
+	raw, _ := json.Marshal(status)
+	return sha256.Sum256(raw)
+}
