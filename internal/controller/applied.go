@@ -27,6 +27,9 @@ import (
 // is ignored.
 const ownedFieldsAnnotation = "serving.inferenceops.dev/cached-owned-fields"
 
+// ownsReplicasMark marks, in ownedFieldsAnnotation, that the operator owns spec.replicas.
+const ownsReplicasMark = "owns-replicas"
+
 // ownedFields sums up the fields the operator's server-side apply owns on a child.
 type ownedFields struct {
 	// digest is a hash of those fields and their values, comparable with applyDigest.
@@ -40,7 +43,7 @@ type ownedFields struct {
 func ownedFieldsOf(obj client.Object) ownedFields {
 	if v, ok := obj.GetAnnotations()[ownedFieldsAnnotation]; ok && len(obj.GetManagedFields()) == 0 {
 		if parts := strings.Split(v, " "); len(parts) == 3 && parts[0] == obj.GetResourceVersion() {
-			return ownedFields{digest: parts[1], replicas: parts[2] == "replicas"}
+			return ownedFields{digest: parts[1], replicas: parts[2] == ownsReplicasMark}
 		}
 	}
 	return computeOwnedFields(obj)
@@ -144,7 +147,7 @@ func trimChild(in any) (any, error) {
 	owned := computeOwnedFields(obj)
 	replicas := "-"
 	if owned.replicas {
-		replicas = "replicas"
+		replicas = ownsReplicasMark
 	}
 	annotations := obj.GetAnnotations()
 	if annotations == nil {

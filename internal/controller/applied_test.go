@@ -18,7 +18,7 @@ func deploymentOwning() *appsv1.Deployment {
 			Name: "llm", Namespace: "ml", ResourceVersion: "42",
 			ManagedFields: []metav1.ManagedFieldsEntry{{
 				Manager: FieldOwner, Operation: metav1.ManagedFieldsOperationApply, APIVersion: "apps/v1", FieldsType: "FieldsV1",
-				FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{"f:replicas":{},"f:template":{"f:spec":{"f:containers":{"k:{\"name\":\"server\"}":{".":{},"f:image":{},"f:name":{}}}}}}}`)},
+				FieldsV1: metav1.NewFieldsV1(`{"f:spec":{"f:replicas":{},"f:template":{"f:spec":{"f:containers":{"k:{\"name\":\"server\"}":{".":{},"f:image":{},"f:name":{}}}}}}}`),
 			}},
 		},
 		Spec: appsv1.DeploymentSpec{
@@ -65,7 +65,7 @@ func TestOwnedFieldsIgnoreAnAnnotationFromTheAPIServer(t *testing.T) {
 	want := computeOwnedFields(edited)
 	forged := computeOwnedFields(deploymentOwning())
 
-	edited.Annotations = map[string]string{ownedFieldsAnnotation: "42 " + forged.digest + " replicas"}
+	edited.Annotations = map[string]string{ownedFieldsAnnotation: "42 " + forged.digest + " " + ownsReplicasMark}
 	if got := ownedFieldsOf(edited); got != want {
 		t.Errorf("owned fields with a forged annotation = %+v, want %+v", got, want)
 	}
