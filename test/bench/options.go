@@ -1,0 +1,213 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// options are the benchmark's flags.
+type options struct {
+	n     int
+	tries int
+	// operator is the setting of figures 1 to 4 and of the floor.
+	operator     setting
+	managerPath  string
+	crdDir       string
+	outDir       string
+	memoryPoints []int
+	unrelated    int
+	settings     []setting
+	// timeout bounds every single wait (a convergence, a resync); passing it is a hard failure.
+	timeout time.Duration
+	// createWorkers is the parallelism of the unthrottled client that prepares objects.
+	createWorkers int
+	smoke         bool
+	// profile saves a CPU profile of every converging manager (see converge).
+	profile bool
+}
+
+// setting is one choice of the manager's client rate limits and reconcile parallelism.
+type setting struct {
+	// QPS is --kube-api-qps; a negative value turns client-side rate limiting off
+	// (client-go builds no token bucket when QPS <= 0 in a rest.Config, and the manager
+	// passes the flag through unchanged).
+	QPS float64 `json:"qps"`
+	// Burst is --kube-api-burst; ignored when QPS is negative.
+	Burst int `json:"burst"`
+	// Workers is --max-concurrent-reconciles.
+	Workers int `json:"workers"`
+}
+
+func (s setting) unlimited() bool { return s.QPS < 0 }
+
+// String is the setting as a table shows it: "50/100/4" or "unlimited/16".
+func (s setting) String() string {
+	if s.unlimited() {
+		return fmt.Sprintf("unlimited/%d", s.Workers)
+	}
+	return fmt.Sprintf("%s/%d/%d", strconv.FormatFloat(s.QPS, 'f', -1, 64), s.Burst, s.Workers)
+}
+
+// managerFlags are the manager's command-line flags for this setting.
+func (s setting) managerFlags() []string {
+	return []string{
+		"--kube-api-qps=" + strconv.FormatFloat(s.QPS, 'f', -1, 64),
+		"--kube-api-burst=" + strconv.Itoa(s.Burst),
+		"--max-concurrent-reconciles=" + strconv.Itoa(s.Workers),
+	}
+}
+
+// parseSetting reads "QPS/BURST/WORKERS"; QPS -1 (or "unlimited", then "unlimited/WORKERS")
+// turns client-side rate limiting off.
+func parseSetting(s string) (setting, error) {
+	parts := strings.Split(strings.TrimSpace(s), "/")
+	if len(parts) == 2 && parts[0] == "unlimited" {
+		parts = []string{"-1", "0", parts[1]}
+	}
+	if len(parts) != 3 {
+		return setting{}, fmt.Errorf("setting %q: want QPS/BURST/WORKERS or unlimited/WORKERS", s)
+	}
+	qps, err := strconv.ParseFloat(parts[0], 64)
+	if err != nil {
+		return setting{}, fmt.Errorf("setting %q: QPS: %w", s, err)
+	}
+	burst, err := strconv.Atoi(parts[1])
+	if err != nil {
+		return setting{}, fmt.Errorf("setting %q: burst: %w", s, err)
+	}
+	workers, err := strconv.Atoi(parts[2])
+	if err != nil {
+		return setting{}, fmt.Errorf("setting %q: workers: %w", s, err)
+	}
+	switch {
+	case qps == 0:
+		return setting{}, fmt.Errorf("setting %q: QPS 0 would mean client-go's default of 5; use -1 for unlimited", s)
+	case qps > 0 && burst < 1:
+		return setting{}, fmt.Errorf("setting %q: a rate-limited client needs a burst of at least 1", s)
+	case workers < 1:
+		return setting{}, fmt.Errorf("setting %q: at least one worker", s)
+	}
+	if qps < 0 {
+		qps, burst = -1, 0
+	}
+	return setting{QPS: qps, Burst: burst, Workers: workers}, nil
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		v, err := strconv.Atoi(f)
+		if err != nil || v < 1 {
+			return nil, fmt.Errorf("%q is not a positive number", f)
+		}
+		out = append(out, v)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// smokeDefaults replace the defaults of the flags not given on the command line when
+// -smoke is set: small enough to finish in about two minutes on a 2-core machine, large
+// enough that every code path runs (a memory point topped up, unrelated objects, every
+// knob setting on a fresh API server).
+var smokeDefaults = map[string]string{
+	"n":             "30",
+	"tries":         "10",
+	"memory-points": "30,90",
+	"unrelated":     "200",
+	"timeout":       "90s",
+	"settings":      "50/100/4,unlimited/16",
+}
+
+func parseOptions(name string, args []string) (options, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	var (
+		opts                   options
+		memoryPoints, settings string
+	)
+	fs.IntVar(&opts.n, "n", 1000, "InferenceServices converged for figures 1, 2, 3 and 5")
+	fs.IntVar(&opts.tries, "tries", 100, "InferenceServices applied one at a time for the latency figure (2)")
+	// The three defaults mirror the manager's own flag defaults in cmd/main.go
+	// (--kube-api-qps 50, --kube-api-burst 100, --max-concurrent-reconciles 4), so that
+	// figures 1 to 4 measure the operator as it ships.
+	fs.Float64Var(&opts.operator.QPS, "qps", 50, "manager --kube-api-qps for figures 1-4 and the floor (-1: unlimited)")
+	fs.IntVar(&opts.operator.Burst, "burst", 100, "manager --kube-api-burst for figures 1-4 and the floor")
+	fs.IntVar(&opts.operator.Workers, "workers", 4, "manager --max-concurrent-reconciles for figures 1-4; floor goroutines")
+	fs.StringVar(&opts.managerPath, "manager", "bin/manager", "the manager binary to run")
+	fs.StringVar(&opts.crdDir, "crd-dir", "config/crd/bases", "folder holding the InferenceService CRD")
+	fs.StringVar(&opts.outDir, "out", "bin/bench", "folder for results.md, results.json and logs/")
+	fs.StringVar(&memoryPoints, "memory-points", "100,1000,5000", "InferenceService counts at which memory is read (figure 4)")
+	fs.IntVar(&opts.unrelated, "unrelated", 5000, "unrelated Deployments, ConfigMaps and Secrets (each) created for figure 4")
+	fs.StringVar(&settings, "settings", "20/30/4,50/100/4,50/100/8,200/400/8,unlimited/16",
+		"QPS/BURST/WORKERS settings of figure 5, comma-separated (unlimited/WORKERS: no client-side rate limit)")
+	fs.DurationVar(&opts.timeout, "timeout", 20*time.Minute, "limit of every single wait (convergence, resync); exceeding it fails the run")
+	fs.IntVar(&opts.createWorkers, "create-workers", 16, "parallel requests of the unthrottled client that prepares objects")
+	fs.BoolVar(&opts.profile, "profile", false, "save a CPU profile of the first 10 s of every converging manager under bin/bench/logs/ (go tool pprof)")
+	fs.BoolVar(&opts.smoke, "smoke", false, "small defaults for a quick run (CI): "+smokeSummary())
+	if err := fs.Parse(args); err != nil {
+		return options{}, err
+	}
+	if fs.NArg() > 0 {
+		return options{}, fmt.Errorf("unexpected arguments %v", fs.Args())
+	}
+	if opts.smoke {
+		given := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+		for flagName, value := range smokeDefaults {
+			if !given[flagName] {
+				if err := fs.Set(flagName, value); err != nil {
+					return options{}, err
+				}
+			}
+		}
+		if !given["memory-points"] {
+			memoryPoints = smokeDefaults["memory-points"]
+		}
+	}
+
+	var err error
+	if opts.memoryPoints, err = parseInts(memoryPoints); err != nil {
+		return options{}, fmt.Errorf("-memory-points: %w", err)
+	}
+	for _, s := range strings.Split(settings, ",") {
+		parsed, err := parseSetting(s)
+		if err != nil {
+			return options{}, fmt.Errorf("-settings: %w", err)
+		}
+		opts.settings = append(opts.settings, parsed)
+	}
+	if opts.operator, err = parseSetting(opts.operator.String()); err != nil {
+		return options{}, fmt.Errorf("-qps/-burst/-workers: %w", err)
+	}
+	switch {
+	case opts.n < 1:
+		return options{}, fmt.Errorf("-n must be at least 1")
+	case opts.tries < 1:
+		return options{}, fmt.Errorf("-tries must be at least 1")
+	case opts.createWorkers < 1:
+		return options{}, fmt.Errorf("-create-workers must be at least 1")
+	case len(opts.memoryPoints) == 0:
+		return options{}, fmt.Errorf("-memory-points needs at least one count")
+	}
+	return opts, nil
+}
+
+func smokeSummary() string {
+	keys := make([]string, 0, len(smokeDefaults))
+	for k := range smokeDefaults {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, "-"+k+" "+smokeDefaults[k])
+	}
+	return strings.Join(parts, " ")
+}
