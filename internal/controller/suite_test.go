@@ -26,6 +26,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
+	"github.com/inferenceops/inference-operator/test/utils"
 )
 
 // These tests run against a real kube-apiserver and etcd (envtest) with the controller
@@ -60,7 +61,7 @@ var _ = BeforeSuite(func() {
 		ErrorIfCRDPathMissing: true,
 		// Used when KUBEBUILDER_ASSETS is not set (running from an IDE): the binaries
 		// that 'make test' built into bin/k8s/.
-		BinaryAssetsDirectory: firstControlPlaneDir(filepath.Join("..", "..", "bin", "k8s")),
+		BinaryAssetsDirectory: utils.ControlPlaneDir(),
 	}
 	var err error
 	cfg, err = testEnv.Start()
@@ -98,15 +99,6 @@ var _ = AfterSuite(func() {
 		Expect(testEnv.Stop()).To(Succeed())
 	}
 })
-
-// firstControlPlaneDir returns the first folder under dir that holds kube-apiserver, or "".
-func firstControlPlaneDir(dir string) string {
-	matches, _ := filepath.Glob(filepath.Join(dir, "*", "kube-apiserver"))
-	if len(matches) == 0 {
-		return ""
-	}
-	return filepath.Dir(matches[0])
-}
 
 // newInferenceService returns a valid InferenceService with the given options applied.
 func newInferenceService(namespace, name string, opts ...func(*servingv1alpha1.InferenceService)) *servingv1alpha1.InferenceService {

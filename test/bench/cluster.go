@@ -11,6 +11,8 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/inferenceops/inference-operator/test/utils"
 )
 
 // serviceClusterIPRange replaces envtest's /24, which runs out of ClusterIPs after about
@@ -45,7 +47,7 @@ func startCluster(name, logDir, crdDir string, scheme *runtime.Scheme) (*cluster
 		CRDDirectoryPaths:     []string{crdDir},
 		ErrorIfCRDPathMissing: true,
 		// Used when KUBEBUILDER_ASSETS is not set: the binaries 'make control-plane' built.
-		BinaryAssetsDirectory: firstControlPlaneDir(filepath.Join("bin", "k8s")),
+		BinaryAssetsDirectory: utils.ControlPlaneDir(),
 		// The machine may be busy; envtest's 20 s default is tight for a cold etcd.
 		ControlPlaneStartTimeout: 2 * time.Minute,
 		ControlPlaneStopTimeout:  time.Minute,
@@ -100,13 +102,4 @@ func (c *cluster) stop() error {
 	err := c.env.Stop()
 	_ = c.logFile.Close()
 	return err
-}
-
-// firstControlPlaneDir returns the first folder under dir that holds kube-apiserver, or "".
-func firstControlPlaneDir(dir string) string {
-	matches, _ := filepath.Glob(filepath.Join(dir, "*", "kube-apiserver"))
-	if len(matches) == 0 {
-		return ""
-	}
-	return filepath.Dir(matches[0])
 }

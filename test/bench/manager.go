@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"syscall"
 	"time"
+
+	"github.com/inferenceops/inference-operator/test/utils"
 )
 
 // managerProcess is one run of the real manager binary, so that its memory is the
@@ -55,11 +56,11 @@ func (m *managerProcess) profileCPU(ctx context.Context, seconds int, path strin
 // flags. Metrics are served over plain HTTP and the health probes on free loopback
 // ports; stdout and stderr go to logPath.
 func startManager(path, kubeconfig, logPath string, s setting) (*managerProcess, error) {
-	metricsAddr, err := freeLoopbackAddr()
+	metricsAddr, err := utils.FreeLoopbackAddr()
 	if err != nil {
 		return nil, err
 	}
-	probeAddr, err := freeLoopbackAddr()
+	probeAddr, err := utils.FreeLoopbackAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +68,7 @@ func startManager(path, kubeconfig, logPath string, s setting) (*managerProcess,
 	if err != nil {
 		return nil, err
 	}
-	pprofAddr, err := freeLoopbackAddr()
+	pprofAddr, err := utils.FreeLoopbackAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -145,14 +146,4 @@ func (m *managerProcess) memory() (procMemory, error) {
 // cpuSeconds is the CPU time (user and system) the manager has used so far.
 func (m *managerProcess) cpuSeconds() (float64, error) {
 	return readProcCPUSeconds(m.cmd.Process.Pid)
-}
-
-// freeLoopbackAddr returns 127.0.0.1:PORT with a port nothing listens on now.
-func freeLoopbackAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().String(), nil
 }

@@ -64,15 +64,7 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 
 	By("installing the CRD")
-	_, err = kubectl("apply", "--server-side", "-f", "config/crd/bases")
-	Expect(err).NotTo(HaveOccurred())
-	// Retried: right after the apply the CRD may have no conditions yet, which kubectl
-	// wait reports as an error instead of waiting.
-	Eventually(func() error {
-		_, err := kubectl("wait", "--for=condition=Established", "--timeout=30s",
-			"crd/inferenceservices.serving.inferenceops.dev")
-		return err
-	}, time.Minute, time.Second).Should(Succeed())
+	Expect(utils.InstallCRD(kubectlPath, kubeconfig, 30*time.Second)).To(Succeed())
 
 	By("building and starting the operator as a process")
 	managerBin := filepath.Join(projectDir, "bin", "e2e", "manager")

@@ -86,14 +86,7 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 
 	By("installing the CRD")
-	_, err = kubectl("apply", "--server-side", "-f", "config/crd/bases")
-	Expect(err).NotTo(HaveOccurred())
-	// kubectl wait fails instead of waiting while the new CRD has no conditions yet.
-	Eventually(func() error {
-		_, err := kubectl("wait", "--for=condition=Established", "--timeout=60s",
-			"crd/inferenceservices.serving.inferenceops.dev")
-		return err
-	}, time.Minute, time.Second).Should(Succeed())
+	Expect(utils.InstallCRD(kubectlPath, kubeconfig, 60*time.Second)).To(Succeed())
 
 	By("building the operator")
 	logDir = filepath.Join(projectDir, "bin", "faults")

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,6 +21,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+
+	"github.com/inferenceops/inference-operator/test/utils"
 )
 
 // operatorProcess is the manager binary running on the host against the cluster. Every
@@ -81,7 +82,9 @@ func (p *operatorProcess) start() {
 	}
 	log, err := os.OpenFile(p.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	ExpectWithOffset(1, err).NotTo(HaveOccurred())
-	p.metricsAddr = freeLoopbackAddr()
+	addr, err := utils.FreeLoopbackAddr()
+	ExpectWithOffset(1, err).NotTo(HaveOccurred())
+	p.metricsAddr = addr
 	args := append([]string{
 		"--metrics-bind-address=" + p.metricsAddr,
 		"--metrics-secure=false",
@@ -279,14 +282,6 @@ func (p *operatorProcess) writeRequests() (int, error) {
 		total += int(n)
 	}
 	return total, nil
-}
-
-// freeLoopbackAddr returns 127.0.0.1:PORT with a port nothing listens on now.
-func freeLoopbackAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	ExpectWithOffset(2, err).NotTo(HaveOccurred())
-	defer func() { _ = l.Close() }()
-	return l.Addr().String()
 }
 
 // withoutReconcileLines drops the two lines controller-runtime logs at level 5 for every

@@ -1,14 +1,16 @@
-// Package utils holds helpers shared by the end-to-end and fault suites: running commands from the
-// repository root and finding its folders.
+// Package utils holds helpers shared by the test suites and the benchmark: running commands
+// from the repository root and finding its folders.
 package utils
 
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/onsi/ginkgo/v2"
 )
@@ -69,4 +71,48 @@ func Tail(s string, lines int) string {
 		}
 	}
 	return s
+}
+
+// ControlPlaneDir returns the folder under bin/k8s/ holding the etcd and kube-apiserver
+// that `make control-plane` built, or "" when there is none; envtest uses it when
+// KUBEBUILDER_ASSETS is not set (a test run from an IDE).
+func ControlPlaneDir() string {
+	root, err := ProjectDir()
+	if err != nil {
+		return ""
+	}
+	matches, _ := filepath.Glob(filepath.Join(root, "bin", "k8s", "*", "kube-apiserver"))
+	if len(matches) == 0 {
+		return ""
+	}
+	return filepath.Dir(matches[0])
+}
+
+// InstallCRD applies the InferenceService CRD of config/crd/bases with server-side apply
+// and waits until it is Established, each kubectl wait bounded by waitTimeout. Right after
+// the apply the CRD may have no conditions yet, which kubectl wait reports as an error
+// instead of waiting, so the wait is retried every second for a minute.
+func InstallCRD(kubectlPath, kubeconfig string, waitTimeout time.Duration) error {
+	if _, err := Kubectl(kubectlPath, kubeconfig, "apply", "--server-side", "-f", "config/crd/bases"); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		_, err := Kubectl(kubectlPath, kubeconfig, "wait", "--for=condition=Established",
+			"--timeout="+waitTimeout.String(), "crd/inferenceservices.serving.inferenceops.dev")
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// FreeLoopbackAddr returns 127.0.0.1:PORT with a port nothing listens on now.
+func FreeLoopbackAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().String(), nil
 }

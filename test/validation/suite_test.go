@@ -19,6 +19,7 @@ import (
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
 	"github.com/inferenceops/inference-operator/internal/controller"
+	"github.com/inferenceops/inference-operator/test/utils"
 )
 
 var (
@@ -37,7 +38,7 @@ var _ = BeforeSuite(func() {
 	testEnv = &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
-		BinaryAssetsDirectory: firstControlPlaneDir(filepath.Join("..", "..", "bin", "k8s")),
+		BinaryAssetsDirectory: utils.ControlPlaneDir(),
 	}
 	cfg, err := testEnv.Start()
 	Expect(err).NotTo(HaveOccurred(), "set KUBEBUILDER_ASSETS or run the tests with 'make test'")
@@ -68,12 +69,3 @@ var _ = AfterSuite(func() {
 		Expect(testEnv.Stop()).To(Succeed())
 	}
 })
-
-// firstControlPlaneDir returns the first folder under dir that holds kube-apiserver, or "".
-func firstControlPlaneDir(dir string) string {
-	matches, _ := filepath.Glob(filepath.Join(dir, "*", "kube-apiserver"))
-	if len(matches) == 0 {
-		return ""
-	}
-	return filepath.Dir(matches[0])
-}
