@@ -26,15 +26,8 @@ operator_log="${state_dir}/operator.log"
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 k() { "${kubectl}" "$@"; }
 
-# wait_established CRD waits until a CRD is Established. Retried: right after an apply
-# the CRD may have no conditions yet, which kubectl wait reports as an error.
-wait_established() {
-	for _ in $(seq 30); do
-		k wait --for=condition=Established --timeout=30s "$1" >/dev/null 2>&1 && return 0
-		sleep 1
-	done
-	k wait --for=condition=Established --timeout=1s "$1"
-}
+# shellcheck source=hack/lib.sh
+source "${root}/hack/lib.sh"
 
 # watch_until DESCRIPTION CONDITION TIMEOUT: print the InferenceService and its HPA every
 # 5 s until CONDITION (a shell expression) holds.
