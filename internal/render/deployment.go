@@ -1,6 +1,8 @@
 package render
 
 import (
+	"math"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -19,6 +21,10 @@ const (
 	// progress deadline, so that a pod still loading its model within its budget (plus time
 	// to pull a large image) is not reported as a stuck rollout.
 	progressDeadlineMarginSeconds int32 = 300
+
+	// The API server's defaults for probe fields left at zero.
+	defaultProbePeriodSeconds    int32 = 10
+	defaultProbeFailureThreshold int32 = 3
 )
 
 // Deployment builds the Deployment that runs the model server.
@@ -27,20 +33,20 @@ const (
 // leaves the field to it and never resets the count it chose.
 func Deployment(isvc *servingv1alpha1.InferenceService) *appsv1.Deployment {
 	spec := &isvc.Spec
-	startupBudget := orDefault(spec.StartupTimeoutSeconds, servingv1alpha1.DefaultStartupTimeoutSeconds)
+	pod := podSpec(isvc)
 
 	dep := &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: appsv1.SchemeGroupVersion.String(), Kind: "Deployment"},
 		ObjectMeta: objectMeta(isvc),
 		Spec: appsv1.DeploymentSpec{
 			Selector:                &metav1.LabelSelector{MatchLabels: SelectorLabels(isvc)},
-			ProgressDeadlineSeconds: ptr.To(startupBudget + progressDeadlineMarginSeconds),
+			ProgressDeadlineSeconds: ptr.To(startupBudgetSeconds(pod.Containers[0].StartupProbe) + progressDeadlineMarginSeconds),
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{
 					Labels:      podLabels(isvc),
 					Annotations: copyMap(spec.PodAnnotations),
 				},
-				Spec: podSpec(isvc),
+				Spec: pod,
 			},
 		},
 	}
@@ -166,6 +172,19 @@ func startupProbe(isvc *servingv1alpha1.InferenceService, readiness *corev1.Prob
 		SuccessThreshold: 1,
 		FailureThreshold: (budget + period - 1) / period,
 	}
+}
+
+// startupBudgetSeconds is the longest a container may take to pass probe before the
+// kubelet restarts it: the initial delay plus every allowed failure, one period apart.
+// It is the startup probe actually rendered, the user's own or the default one, so that a
+// slow but healthy model load allowed by its probe is never reported as a stuck rollout.
+func startupBudgetSeconds(probe *corev1.Probe) int32 {
+	period := orDefault(probe.PeriodSeconds, defaultProbePeriodSeconds)
+	failures := orDefault(probe.FailureThreshold, defaultProbeFailureThreshold)
+	budget := int64(probe.InitialDelaySeconds) + int64(period)*int64(failures)
+	// A Deployment's progress deadline is an int32 of seconds; a probe allowing longer
+	// than that (decades) is capped.
+	return int32(min(budget, int64(math.MaxInt32-progressDeadlineMarginSeconds)))
 }
 
 func orDefault(v, def int32) int32 {

@@ -325,23 +325,47 @@ func TestDeploymentStrategy(t *testing.T) {
 }
 
 // The progress deadline leaves a pod its whole startup budget plus time to pull the image,
-// so that a slow model load is not reported as a stuck rollout.
+// so that a slow model load is not reported as a stuck rollout. The budget is the one of
+// the startup probe the pod really gets: the default one, or the user's own.
 func TestDeploymentProgressDeadline(t *testing.T) {
 	tests := []struct {
-		name           string
-		startupTimeout int32
-		want           int32
+		name string
+		opts []func(*servingv1alpha1.InferenceService)
+		want int32
 	}{
-		{name: "default startup budget", startupTimeout: 0, want: 900},
-		{name: "custom startup budget", startupTimeout: 95, want: 395},
-		{name: "long startup budget", startupTimeout: 3600, want: 3900},
+		{name: "default startup budget", want: 900},
+		// 95 s at one probe every 10 s is 10 probes: the pod really gets 100 s.
+		{name: "custom startup budget", opts: opts(withStartupTimeout(95)), want: 400},
+		{name: "long startup budget", opts: opts(withStartupTimeout(3600)), want: 3900},
+		{
+			name: "a custom startup probe allowing an hour",
+			opts: opts(withStartupProbe(&corev1.Probe{PeriodSeconds: 30, FailureThreshold: 120, InitialDelaySeconds: 60})),
+			want: 60 + 30*120 + 300,
+		},
+		{
+			name: "a custom startup probe with the API server's defaults (10 s, 3 failures)",
+			opts: opts(withStartupProbe(&corev1.Probe{})),
+			want: 30 + 300,
+		},
+		{
+			name: "a custom startup probe wins over startupTimeoutSeconds",
+			opts: opts(withStartupTimeout(3600), withStartupProbe(&corev1.Probe{PeriodSeconds: 5, FailureThreshold: 12})),
+			want: 60 + 300,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dep := render.Deployment(newInferenceService(withStartupTimeout(tt.startupTimeout)))
+			dep := render.Deployment(newInferenceService(tt.opts...))
 
 			NewWithT(t).Expect(dep.Spec.ProgressDeadlineSeconds).To(Equal(ptr.To(tt.want)))
 		})
+	}
+}
+
+func withStartupProbe(p *corev1.Probe) func(*servingv1alpha1.InferenceService) {
+	return func(isvc *servingv1alpha1.InferenceService) {
+		p.ProbeHandler = corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/loaded", Port: intstr.FromString("http")}}
+		isvc.Spec.StartupProbe = p
 	}
 }
 

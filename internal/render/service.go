@@ -37,9 +37,13 @@ func ServicePort(isvc *servingv1alpha1.InferenceService) int32 {
 	return orDefault(isvc.Spec.Service.Port, servingv1alpha1.DefaultServicePort)
 }
 
-// URL is the in-cluster address of an InferenceService.
-func URL(isvc *servingv1alpha1.InferenceService) string {
-	return fmt.Sprintf("http://%s.%s.svc.cluster.local:%d", isvc.Name, isvc.Namespace, ServicePort(isvc))
+// URL is the in-cluster address of an InferenceService, in the cluster's DNS domain.
+func URL(isvc *servingv1alpha1.InferenceService, cfg Config) string {
+	domain := cfg.ClusterDomain
+	if domain == "" {
+		domain = DefaultClusterDomain
+	}
+	return fmt.Sprintf("http://%s.%s.svc.%s:%d", isvc.Name, isvc.Namespace, domain, ServicePort(isvc))
 }
 
 func serviceType(isvc *servingv1alpha1.InferenceService) corev1.ServiceType {

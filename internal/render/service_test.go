@@ -64,7 +64,15 @@ func TestService(t *testing.T) {
 				TargetPort: intstr.FromString("http"),
 			}}), "the Service forwards to the container port by name, whatever spec.port is")
 			g.Expect(svc.Spec.Selector).To(Equal(map[string]string{"serving.inferenceops.dev/inferenceservice": "llm"}))
-			g.Expect(render.URL(isvc)).To(Equal(tt.wantURL))
+			g.Expect(render.URL(isvc, render.Config{})).To(Equal(tt.wantURL))
 		})
 	}
+}
+
+// A cluster whose DNS domain is not cluster.local gets URLs in its own domain.
+func TestURLInTheClusterDomain(t *testing.T) {
+	isvc := newInferenceService()
+
+	NewWithT(t).Expect(render.URL(isvc, render.Config{ClusterDomain: "prod.example"})).
+		To(Equal("http://llm.ml.svc.prod.example:80"))
 }
