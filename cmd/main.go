@@ -23,6 +23,7 @@ import (
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
 	"github.com/inferenceops/inference-operator/internal/controller"
+	"github.com/inferenceops/inference-operator/internal/render"
 )
 
 var (
@@ -48,6 +49,7 @@ func main() {
 		kubeAPIQPS              float64
 		kubeAPIBurst            int
 		maxConcurrentReconciles int
+		clusterDomain           string
 		leaseDuration           time.Duration
 		renewDeadline           time.Duration
 		retryPeriod             time.Duration
@@ -79,6 +81,8 @@ func main() {
 		"0 or less turns the client-side limit off and leaves the API server's Priority and Fairness to pace the manager.")
 	flag.IntVar(&kubeAPIBurst, "kube-api-burst", 100, "Burst of queries above --kube-api-qps, for each kind of object.")
 	flag.IntVar(&maxConcurrentReconciles, "max-concurrent-reconciles", 4, "InferenceServices reconciled in parallel.")
+	flag.StringVar(&clusterDomain, "cluster-domain", render.DefaultClusterDomain,
+		"The cluster's DNS domain (the kubelet's --cluster-domain), used in the in-cluster URL of status.url.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -126,7 +130,7 @@ func main() {
 		os.Exit(1)
 	}
 
-	if err := controller.NewInferenceServiceReconciler(mgr, maxConcurrentReconciles).SetupWithManager(mgr); err != nil {
+	if err := controller.NewInferenceServiceReconciler(mgr, render.Config{ClusterDomain: clusterDomain}, maxConcurrentReconciles).SetupWithManager(mgr); err != nil {
 		setupLog.Error(err, "Unable to create the controller", "controller", "InferenceService")
 		os.Exit(1)
 	}
@@ -141,7 +145,7 @@ func main() {
 	}
 
 	setupLog.Info("Starting the manager", "watchNamespaces", watchNamespaces, "qps", kubeAPIQPS,
-		"burst", kubeAPIBurst, "maxConcurrentReconciles", maxConcurrentReconciles)
+		"burst", kubeAPIBurst, "maxConcurrentReconciles", maxConcurrentReconciles, "clusterDomain", clusterDomain)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		setupLog.Error(err, "Problem running the manager")
 		os.Exit(1)

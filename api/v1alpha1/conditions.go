@@ -5,8 +5,9 @@ const (
 	// ConditionReady summarises the others: True when every child is in place and the
 	// service can take traffic from at least the replicas it asked for.
 	ConditionReady = "Ready"
-	// ConditionAvailable mirrors the Deployment's Available condition: enough ready pods
-	// to serve (minimum availability of the rollout strategy).
+	// ConditionAvailable tells whether enough pods are available to serve: with a fixed
+	// replica count, the Deployment's own minimum availability; while autoscaling,
+	// minReplicas (or the current count when lower), so that a scale-out is never an outage.
 	ConditionAvailable = "Available"
 	// ConditionProgressing tells whether a rollout is under way (True, RolloutInProgress),
 	// finished (True, RolloutComplete) or stuck (False, ProgressDeadlineExceeded).
@@ -34,12 +35,16 @@ const (
 // Reasons of the Ready, Available and Progressing conditions. The HPA conditions keep the
 // HorizontalPodAutoscaler's own reasons.
 const (
-	// ReasonReady: every child is in place and the requested replicas are ready.
+	// ReasonReady: every child is in place, the latest pod template is rolled out and at
+	// least the minimum of pods is available: the service serves.
 	ReasonReady = "Ready"
 	// ReasonScaledToZero: replicas is 0, so nothing serves, as asked.
 	ReasonScaledToZero = "ScaledToZero"
-	// ReasonReplicasNotReady: fewer replicas are ready than asked for.
+	// ReasonReplicasNotReady: fewer pods are available than the minimum needed to serve.
 	ReasonReplicasNotReady = "ReplicasNotReady"
+	// ReasonReplicaFailure: pods cannot be created (a quota, a Pod Security refusal, a
+	// missing ServiceAccount); the message is the ReplicaSet controller's.
+	ReasonReplicaFailure = "ReplicaFailure"
 	// ReasonRolloutInProgress: the Deployment is rolling out a new pod template.
 	ReasonRolloutInProgress = "RolloutInProgress"
 	// ReasonRolloutComplete: the latest pod template runs on every replica.
@@ -56,6 +61,9 @@ const (
 	// ReasonResourceConflict: an object with a child's name exists and is not controlled by
 	// this InferenceService; the operator leaves it alone. Rename or delete one of them.
 	ReasonResourceConflict = "ResourceConflict"
+	// ReasonWaitingForPreviousChildren: a child of a deleted InferenceService of the same
+	// name is still there; the garbage collector removes it, then this one's is created.
+	ReasonWaitingForPreviousChildren = "WaitingForPreviousChildren"
 	// ReasonApplyFailed: the API server refused a child the operator built; the message says why.
 	ReasonApplyFailed = "ApplyFailed"
 )

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -27,15 +28,23 @@ import (
 // is ignored.
 const ownedFieldsAnnotation = "serving.inferenceops.dev/cached-owned-fields"
 
-// ownsReplicasMark marks, in ownedFieldsAnnotation, that the operator owns spec.replicas.
-const ownsReplicasMark = "owns-replicas"
+// Marks of ownedFieldsAnnotation, joined by commas ("-" for none).
+const (
+	// ownsReplicasMark: the operator owns spec.replicas.
+	ownsReplicasMark = "owns-replicas"
+	// updateEntryMark: the operator holds an Update entry (see ownedFields.updateEntry).
+	updateEntryMark = "update-entry"
+)
 
-// ownedFields sums up the fields the operator's server-side apply owns on a child.
+// ownedFields sums up the fields the operator owns on a child.
 type ownedFields struct {
-	// digest is a hash of those fields and their values, comparable with applyDigest.
+	// digest is a hash of those fields and their values, comparable with digestOfContent.
 	digest string
 	// replicas tells whether they include spec.replicas (Deployments).
 	replicas bool
+	// updateEntry tells that FieldOwner also holds an Update entry in managedFields, left
+	// by an older version of the operator's repair patch. It is removed before the next apply.
+	updateEntry bool
 }
 
 // ownedFieldsOf reads the summary from the cache annotation when it belongs to obj's
@@ -43,22 +52,34 @@ type ownedFields struct {
 func ownedFieldsOf(obj client.Object) ownedFields {
 	if v, ok := obj.GetAnnotations()[ownedFieldsAnnotation]; ok && len(obj.GetManagedFields()) == 0 {
 		if parts := strings.Split(v, " "); len(parts) == 3 && parts[0] == obj.GetResourceVersion() {
-			return ownedFields{digest: parts[1], replicas: parts[2] == ownsReplicasMark}
+			marks := strings.Split(parts[2], ",")
+			return ownedFields{
+				digest:      parts[1],
+				replicas:    slices.Contains(marks, ownsReplicasMark),
+				updateEntry: slices.Contains(marks, updateEntryMark),
+			}
 		}
 	}
 	return computeOwnedFields(obj)
 }
 
+// computeOwnedFields extracts the fields of the operator's Apply entry from obj's
+// managedFields.
 func computeOwnedFields(obj client.Object) ownedFields {
+	var result ownedFields
+	for _, e := range obj.GetManagedFields() {
+		if e.Manager == FieldOwner && e.Subresource == "" && e.Operation == metav1.ManagedFieldsOperationUpdate {
+			result.updateEntry = true
+		}
+	}
 	var (
-		owned    any
-		err      error
-		replicas bool
+		owned any
+		err   error
 	)
 	switch obj := obj.(type) {
 	case *appsv1.Deployment:
 		owned, err = appsv1ac.ExtractDeployment(obj, FieldOwner)
-		replicas = ownsField(obj.ManagedFields, FieldOwner, "f:spec", "f:replicas")
+		result.replicas = ownsField(obj.ManagedFields, FieldOwner, "f:spec", "f:replicas")
 	case *corev1.Service:
 		owned, err = corev1ac.ExtractService(obj, FieldOwner)
 	case *autoscalingv2.HorizontalPodAutoscaler:
@@ -75,26 +96,26 @@ func computeOwnedFields(obj client.Object) ownedFields {
 	if err != nil {
 		return ownedFields{}
 	}
-	return ownedFields{digest: digest, replicas: replicas}
+	result.digest = digest
+	return result
 }
 
-// appliedAlready tells whether the fields FieldOwner owns on live hold exactly the apply
-// configuration content. It is the server-side apply way of asking "would this apply
-// change anything?":
+// digestOfContent is the digest of an apply configuration, comparable with
+// ownedFields.digest. Equal digests are the server-side apply way of saying "this apply
+// would change nothing":
 //   - a field the operator stops rendering is still owned, so it shows as a difference
 //     and the next apply removes it;
 //   - a field someone else changed by hand moved to their field manager, so it is missing
 //     from the operator's set and the next apply takes it back;
 //   - values the API server defaulted are owned by nobody and never compared.
 //
-// Any error answers false: the apply is then sent.
-func appliedAlready(live client.Object, content *unstructured.Unstructured) bool {
-	want, err := digestOf(content.Object)
+// It is empty on error, which never equals a digest: the apply is then sent.
+func digestOfContent(content *unstructured.Unstructured) string {
+	digest, err := digestOf(content.Object)
 	if err != nil {
-		return false
+		return ""
 	}
-	got := ownedFieldsOf(live).digest
-	return got != "" && got == want
+	return digest
 }
 
 // digestOf hashes v's JSON form with empty objects left out. The builders leave some
@@ -145,15 +166,21 @@ func trimChild(in any) (any, error) {
 		return in, nil
 	}
 	owned := computeOwnedFields(obj)
-	replicas := "-"
+	var marks []string
 	if owned.replicas {
-		replicas = ownsReplicasMark
+		marks = append(marks, ownsReplicasMark)
+	}
+	if owned.updateEntry {
+		marks = append(marks, updateEntryMark)
+	}
+	if len(marks) == 0 {
+		marks = []string{"-"}
 	}
 	annotations := obj.GetAnnotations()
 	if annotations == nil {
 		annotations = map[string]string{}
 	}
-	annotations[ownedFieldsAnnotation] = fmt.Sprintf("%s %s %s", obj.GetResourceVersion(), owned.digest, replicas)
+	annotations[ownedFieldsAnnotation] = fmt.Sprintf("%s %s %s", obj.GetResourceVersion(), owned.digest, strings.Join(marks, ","))
 	obj.SetAnnotations(annotations)
 	obj.SetManagedFields(nil)
 	if dep, ok := obj.(*appsv1.Deployment); ok {

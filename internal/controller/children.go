@@ -19,7 +19,7 @@ import (
 )
 
 const (
-	// FieldOwner is the field manager of everything the operator applies.
+	// FieldOwner is the field manager of everything the operator creates and applies.
 	FieldOwner = "inference-operator"
 
 	// replicasHandoffOwner holds a Deployment's spec.replicas for the moment autoscaling
@@ -27,6 +27,15 @@ const (
 	// another owner the API server would reset it to 1 and kill running pods. The
 	// HorizontalPodAutoscaler then takes the field over the first time it scales.
 	replicasHandoffOwner = "inference-operator-replicas-handoff"
+
+	// repairOwner is the field manager of the patch that repairs a child a hand edit left
+	// invalid. Its managedFields entry is removed right after the repair, so that it never
+	// keeps a field on the child that the InferenceService no longer asks for.
+	repairOwner = "inference-operator-repair"
+
+	// createOnlyResourceVersion makes an apply fail with Conflict when the object exists
+	// (see createChild).
+	createOnlyResourceVersion = "1"
 )
 
 // errConflict reports an object with a child's name that this InferenceService does not
@@ -45,99 +54,281 @@ func (e *errConflict) Error() string {
 		"rename the InferenceService or delete the %s", e.kind, e.name, owner, e.kind)
 }
 
-// getOwned reads the child named after isvc into obj. It returns found=false when there
-// is none, and an *errConflict when one exists that isvc does not control.
-//
-// The cache holds only labelled children, so a miss is checked against the API server
-// before the operator creates anything: an unlabelled object of the same name must not be
-// adopted by a server-side apply. After creation the child is in the cache and this costs
-// no request.
-func (r *InferenceServiceReconciler) getOwned(ctx context.Context, isvc *servingv1alpha1.InferenceService, obj client.Object) (found bool, err error) {
-	key := client.ObjectKeyFromObject(isvc)
-	err = r.Get(ctx, key, obj)
-	if apierrors.IsNotFound(err) {
-		err = r.APIReader.Get(ctx, key, obj)
-	}
-	if apierrors.IsNotFound(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("reading %s %s: %w", kindOf(r.Scheme, obj), key, err)
-	}
-	if !metav1.IsControlledBy(obj, isvc) {
-		conflict := &errConflict{kind: kindOf(r.Scheme, obj), name: obj.GetName()}
-		if ref := metav1.GetControllerOf(obj); ref != nil {
-			conflict.owner = ref.Kind + "/" + ref.Name
-		}
-		return true, conflict
-	}
-	return true, nil
+// errPreviousChild reports a child left by a deleted InferenceService of the same name:
+// the garbage collector is removing it, and the child of this one is created once it is gone.
+type errPreviousChild struct {
+	kind, name string
 }
 
-// apply writes desired with server-side apply under FieldOwner, forcing ownership of
-// every field it sets, and reads the stored object back into into.
+func (e *errPreviousChild) Error() string {
+	return fmt.Sprintf("waiting for the %s %q of the previous InferenceService of this name to be deleted", e.kind, e.name)
+}
+
+// readChild returns the child of isvc of obj's kind as the cache holds it, or nil when
+// there is none. It returns an *errConflict when the object of that name belongs to
+// someone else, and an *errPreviousChild when it belongs to a deleted InferenceService of
+// the same name.
 //
-// live is the child as the cache holds it, or nil when there is none. When the fields the
-// operator owns on live already hold exactly what desired would apply, nothing is sent:
-// an apply of an unchanged object is still a write request, and a resync of thousands of
-// InferenceServices must cost none.
-func (r *InferenceServiceReconciler) apply(ctx context.Context, desired, live, into client.Object) error {
+// The cache holds only children labelled as the operator's; an unlabelled object of the
+// same name is not seen here, and the create that follows fails on it instead.
+func (r *InferenceServiceReconciler) readChild(ctx context.Context, isvc *servingv1alpha1.InferenceService, kind client.Object) (client.Object, error) {
+	obj := newObjectLike(kind)
+	key := client.ObjectKeyFromObject(isvc)
+	if err := r.Get(ctx, key, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("reading %s %s: %w", kindOf(r.Scheme, obj), key, err)
+	}
+	if err := r.checkControlled(isvc, obj); err != nil {
+		return nil, err
+	}
+	return obj, nil
+}
+
+// checkControlled tells whether obj is controlled by isvc, and if not, by whom.
+func (r *InferenceServiceReconciler) checkControlled(isvc *servingv1alpha1.InferenceService, obj client.Object) error {
+	if metav1.IsControlledBy(obj, isvc) {
+		return nil
+	}
+	ref := metav1.GetControllerOf(obj)
+	if ref != nil && ref.Kind == "InferenceService" && ref.Name == isvc.Name && ref.APIVersion == servingv1alpha1.GroupVersion.String() {
+		// Same kind, namespace and name but another UID: an InferenceService that was
+		// deleted and re-created. Only one of that name can exist at a time.
+		return &errPreviousChild{kind: kindOf(r.Scheme, obj), name: obj.GetName()}
+	}
+	conflict := &errConflict{kind: kindOf(r.Scheme, obj), name: obj.GetName()}
+	if ref != nil {
+		conflict.owner = ref.Kind + "/" + ref.Name
+	}
+	return conflict
+}
+
+// createChild creates desired, which the cache does not hold, and returns the stored
+// object. It never adopts an object someone else created in the meantime: the request is
+// a create-only apply, a server-side apply whose metadata.resourceVersion precondition no
+// stored object can meet ("1", the revision of an empty etcd, which no write ever gets),
+// so the API server creates the child or answers Conflict when the name is taken. A plain
+// create (POST) would do the same in one request too, but it records an Update entry in
+// managedFields that owns every value the API server defaulted (a Deployment's replicas
+// among them), which the operator's applies could then neither release nor remove.
+// When the name is taken by a child of isvc that the cache has not seen yet, that child
+// is applied.
+func (r *InferenceServiceReconciler) createChild(ctx context.Context, isvc *servingv1alpha1.InferenceService, desired client.Object) (client.Object, error) {
 	content, err := toApplyConfiguration(desired)
+	if err != nil {
+		return nil, err
+	}
+	content.SetResourceVersion(createOnlyResourceVersion)
+	key := client.ObjectKeyFromObject(desired)
+	stored, err := r.apply(ctx, content)
+	if err == nil {
+		return decodeAs(desired, stored)
+	}
+	if !apierrors.IsConflict(err) {
+		return nil, fmt.Errorf("creating %s %s: %w", content.GetKind(), key, err)
+	}
+	existing := newObjectLike(desired)
+	if err := r.APIReader.Get(ctx, key, existing); err != nil {
+		return nil, fmt.Errorf("reading %s %s: %w", content.GetKind(), key, err)
+	}
+	if err := r.checkControlled(isvc, existing); err != nil {
+		return nil, err
+	}
+	return r.applyChild(ctx, desired, existing)
+}
+
+// applyChild writes desired over live, a child of the InferenceService, with server-side
+// apply under FieldOwner, forcing ownership of every field it sets, and returns the stored
+// object.
+//
+// When the fields the operator owns on live already hold exactly what desired would
+// apply, nothing is sent: an apply of an unchanged object is still a write request, and
+// a resync of thousands of InferenceServices must cost none.
+func (r *InferenceServiceReconciler) applyChild(ctx context.Context, desired, live client.Object) (client.Object, error) {
+	content, err := toApplyConfiguration(desired)
+	if err != nil {
+		return nil, err
+	}
+	owned := ownedFieldsOf(live)
+	if owned.digest != "" && owned.digest == digestOfContent(content) {
+		return live, nil
+	}
+	if owned.updateEntry {
+		if err := r.dropUpdateEntry(ctx, content); err != nil {
+			return nil, err
+		}
+	}
+	stored, err := r.apply(ctx, content)
+	if apierrors.IsInvalid(err) {
+		// A hand edit can leave what the operator's apply cannot undo: list entries of
+		// another field manager beside the operator's (two Service ports named "http"),
+		// or a field the API server defaulted that no longer fits (a Deployment's
+		// rollingUpdate once the strategy is Recreate). Server-side apply never removes
+		// fields it does not own, so the child is repaired once and applied again.
+		if repairErr := r.repairChild(ctx, content); repairErr != nil {
+			return nil, errors.Join(err, repairErr)
+		}
+		if stored, err = r.apply(ctx, content); err == nil {
+			err = r.dropManager(ctx, stored, repairOwner, metav1.ManagedFieldsOperationUpdate)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("applying %s %s: %w", content.GetKind(), client.ObjectKeyFromObject(desired), err)
+	}
+	return decodeAs(desired, stored)
+}
+
+// decodeAs decodes stored into a new object of like's Go type.
+func decodeAs(like client.Object, stored *unstructured.Unstructured) (client.Object, error) {
+	into := newObjectLike(like)
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(stored.Object, into); err != nil {
+		return nil, fmt.Errorf("decoding %s: %w", stored.GetKind(), err)
+	}
+	return into, nil
+}
+
+// apply sends one server-side apply of content and returns what the API server stored.
+func (r *InferenceServiceReconciler) apply(ctx context.Context, content *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	stored := content.DeepCopy()
+	err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(stored), client.FieldOwner(FieldOwner), client.ForceOwnership)
+	return stored, err
+}
+
+// dropUpdateEntry removes the Update entry of FieldOwner from the child's managedFields
+// before the next apply. Older versions of the operator left one with their repair
+// patch; it co-owns what the Apply entry owns, and server-side apply removes a field the
+// applier stops setting only when no other entry owns it.
+func (r *InferenceServiceReconciler) dropUpdateEntry(ctx context.Context, content *unstructured.Unstructured) error {
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(content.GroupVersionKind())
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(content), live); err != nil {
+		return fmt.Errorf("reading %s %s: %w", content.GetKind(), client.ObjectKeyFromObject(content), err)
+	}
+	return r.dropManager(ctx, live, FieldOwner, metav1.ManagedFieldsOperationUpdate)
+}
+
+// dropManager removes the managedFields entry of manager with operation op from obj, so
+// that the fields it held are owned by the remaining managers only.
+func (r *InferenceServiceReconciler) dropManager(ctx context.Context, obj client.Object, manager string, op metav1.ManagedFieldsOperationType) error {
+	var ops []map[string]any
+	entries := obj.GetManagedFields()
+	// From the end, so that each index stays valid after the removals before it.
+	for i := len(entries) - 1; i >= 0; i-- {
+		if e := entries[i]; e.Manager == manager && e.Operation == op && e.Subresource == "" {
+			path := fmt.Sprintf("/metadata/managedFields/%d", i)
+			ops = append(ops,
+				map[string]any{"op": "test", "path": path + "/manager", "value": manager},
+				map[string]any{"op": "remove", "path": path},
+			)
+		}
+	}
+	return r.patchManagedFields(ctx, obj, ops)
+}
+
+// patchManagedFields sends a JSON patch of managedFields alone. The test operations in ops
+// make it fail, rather than touch the wrong entry, when the list changed since it was read.
+func (r *InferenceServiceReconciler) patchManagedFields(ctx context.Context, obj client.Object, ops []map[string]any) error {
+	if len(ops) == 0 {
+		return nil
+	}
+	patch, err := json.Marshal(ops)
 	if err != nil {
 		return err
 	}
-	if live != nil && appliedAlready(live, content) {
-		reflect.ValueOf(into).Elem().Set(reflect.ValueOf(live).Elem())
-		return nil
-	}
-	stored := content.DeepCopy()
-	err = r.Apply(ctx, client.ApplyConfigurationFromUnstructured(stored), client.FieldOwner(FieldOwner), client.ForceOwnership)
-	if apierrors.IsInvalid(err) {
-		// A hand edit can leave list entries the operator does not own beside the ones it
-		// applies (a Service port whose number was changed keeps its name, and the API
-		// server refuses two ports named "http"). Server-side apply cannot remove another
-		// manager's entries, so the operator's fields are written over the live object
-		// once, and the apply is tried again.
-		if repaired, repairErr := r.overwriteSpec(ctx, content); repairErr != nil {
-			err = errors.Join(err, repairErr)
-		} else if repaired {
-			stored = content.DeepCopy()
-			err = r.Apply(ctx, client.ApplyConfigurationFromUnstructured(stored), client.FieldOwner(FieldOwner), client.ForceOwnership)
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("applying %s %s: %w", content.GetKind(), client.ObjectKeyFromObject(desired), err)
-	}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(stored.Object, into); err != nil {
-		return fmt.Errorf("decoding applied %s: %w", content.GetKind(), err)
+	if err := r.Patch(ctx, obj, client.RawPatch(types.JSONPatchType, patch)); err != nil {
+		return fmt.Errorf("updating the field ownership of %s %s: %w", kindOf(r.Scheme, obj), client.ObjectKeyFromObject(obj), err)
 	}
 	return nil
 }
 
-// overwriteSpec writes every top-level field of the desired spec over the live object
-// with a JSON merge patch, which replaces lists wholesale, so that list entries another
-// manager added are gone. Fields of the live spec the operator does not render (a
-// Service's clusterIP, a Deployment's replicas while an HPA scales) are kept. A merge
-// patch needs only the patch permission the operator already has. It reports false when
-// there is no live object to repair.
-func (r *InferenceServiceReconciler) overwriteSpec(ctx context.Context, content *unstructured.Unstructured) (bool, error) {
-	desiredSpec, _, _ := unstructured.NestedMap(content.Object, "spec")
-	patch, err := json.Marshal(map[string]any{"spec": desiredSpec})
-	if err != nil {
-		return false, err
-	}
+// repairChild writes the desired spec over the live child with a JSON merge patch under
+// repairOwner: every field the operator renders gets the desired value, lists are
+// replaced whole, and inside the fields it renders, map keys it does not render are
+// removed (the API server defaults them again). Top-level spec fields the operator does
+// not render (a Service's clusterIP, a Deployment's replicas while an HPA scales) and
+// metadata maps (labels and annotations, such as a rollout restart's) are kept. A merge
+// patch needs only the patch permission the operator already has.
+func (r *InferenceServiceReconciler) repairChild(ctx context.Context, content *unstructured.Unstructured) error {
 	live := &unstructured.Unstructured{}
 	live.SetGroupVersionKind(content.GroupVersionKind())
-	live.SetNamespace(content.GetNamespace())
-	live.SetName(content.GetName())
-	err = r.Patch(ctx, live, client.RawPatch(types.MergePatchType, patch), client.FieldOwner(FieldOwner))
-	if apierrors.IsNotFound(err) {
-		return false, nil
+	key := client.ObjectKeyFromObject(content)
+	if err := r.APIReader.Get(ctx, key, live); err != nil {
+		return fmt.Errorf("reading %s %s: %w", content.GetKind(), key, err)
 	}
+	desiredSpec, _, _ := unstructured.NestedMap(content.Object, "spec")
+	liveSpec, _, _ := unstructured.NestedMap(live.Object, "spec")
+	spec := map[string]any{}
+	for k, v := range desiredSpec {
+		spec[k] = replacing(liveSpec[k], v)
+	}
+	patch, err := json.Marshal(map[string]any{"spec": spec})
 	if err != nil {
-		return false, fmt.Errorf("overwriting the spec of %s %s: %w", content.GetKind(), client.ObjectKeyFromObject(content), err)
+		return err
 	}
-	return true, nil
+	if err := r.Patch(ctx, live, client.RawPatch(types.MergePatchType, patch), client.FieldOwner(repairOwner)); err != nil {
+		return fmt.Errorf("repairing %s %s: %w", content.GetKind(), key, err)
+	}
+	return nil
+}
+
+// replacing returns the merge patch value that turns live into desired: desired itself,
+// with, in maps, null for every key of live that desired lacks. Maps named metadata are
+// merged as they are, so labels and annotations others added are kept.
+func replacing(live, desired any) any {
+	desiredMap, ok := desired.(map[string]any)
+	liveMap, liveOK := live.(map[string]any)
+	if !ok || !liveOK {
+		return desired
+	}
+	out := make(map[string]any, len(desiredMap))
+	for k, v := range desiredMap {
+		if k == "metadata" {
+			out[k] = v
+			continue
+		}
+		out[k] = replacing(liveMap[k], v)
+	}
+	for k := range liveMap {
+		if _, ok := desiredMap[k]; !ok {
+			out[k] = nil
+		}
+	}
+	return out
+}
+
+// deleteChild deletes live, a child the spec no longer asks for.
+func (r *InferenceServiceReconciler) deleteChild(ctx context.Context, live client.Object) error {
+	uid := live.GetUID()
+	err := r.Delete(ctx, live, client.Preconditions{UID: &uid}, client.PropagationPolicy(metav1.DeletePropagationBackground))
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting %s %s: %w", kindOf(r.Scheme, live), client.ObjectKeyFromObject(live), err)
+	}
+	return nil
+}
+
+// handOffReplicas keeps pods running when autoscaling takes over from a fixed count.
+// While the operator owns spec.replicas, a second field manager first applies a count,
+// so the field keeps an owner (and a value) once the operator's apply stops setting it:
+// the ownership transfer the Kubernetes server-side apply documentation describes for
+// handing replicas to an HPA. The count is the current one clamped to the autoscaler's
+// bounds: an HPA leaves a target it finds at 0 alone ("scaling disabled"), so a service
+// handed over at 0 would otherwise stay at 0 for ever.
+func (r *InferenceServiceReconciler) handOffReplicas(ctx context.Context, live *appsv1.Deployment, minReplicas, maxReplicas int32) error {
+	if live.Spec.Replicas == nil || !ownedFieldsOf(live).replicas {
+		return nil
+	}
+	count := min(max(*live.Spec.Replicas, minReplicas), maxReplicas)
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "apps/v1",
+		"kind":       "Deployment",
+		"metadata":   map[string]any{"name": live.Name, "namespace": live.Namespace},
+		"spec":       map[string]any{"replicas": int64(count)},
+	}}
+	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(replicasHandoffOwner), client.ForceOwnership); err != nil {
+		return fmt.Errorf("handing spec.replicas of Deployment %s over to the autoscaler: %w", client.ObjectKeyFromObject(live), err)
+	}
+	return nil
 }
 
 // toApplyConfiguration turns a typed object built by the render package into the
@@ -171,48 +362,6 @@ func pruneNulls(m map[string]any) {
 	}
 }
 
-// deleteOwned deletes the child named after isvc if the cache holds one that isvc
-// controls. It is used for children the spec no longer asks for (the HPA when
-// autoscaling is turned off, the PDB when it is removed).
-func (r *InferenceServiceReconciler) deleteOwned(ctx context.Context, isvc *servingv1alpha1.InferenceService, obj client.Object) (deleted bool, err error) {
-	if err := r.Get(ctx, client.ObjectKeyFromObject(isvc), obj); err != nil {
-		return false, client.IgnoreNotFound(err)
-	}
-	if !metav1.IsControlledBy(obj, isvc) {
-		return false, nil
-	}
-	uid := obj.GetUID()
-	err = r.Delete(ctx, obj, client.Preconditions{UID: &uid}, client.PropagationPolicy(metav1.DeletePropagationBackground))
-	if apierrors.IsNotFound(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("deleting %s %s: %w", kindOf(r.Scheme, obj), client.ObjectKeyFromObject(obj), err)
-	}
-	return true, nil
-}
-
-// handOffReplicas keeps a Deployment's current replica count when autoscaling takes over
-// from a fixed count. While the operator's own apply owns spec.replicas, a second field
-// manager first applies the same value, so the field keeps an owner (and its value) once
-// the operator's apply stops setting it. This is the ownership transfer the Kubernetes
-// server-side apply documentation describes for handing replicas to an HPA.
-func (r *InferenceServiceReconciler) handOffReplicas(ctx context.Context, live *appsv1.Deployment) error {
-	if live.Spec.Replicas == nil || !ownedFieldsOf(live).replicas {
-		return nil
-	}
-	u := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "apps/v1",
-		"kind":       "Deployment",
-		"metadata":   map[string]any{"name": live.Name, "namespace": live.Namespace},
-		"spec":       map[string]any{"replicas": int64(*live.Spec.Replicas)},
-	}}
-	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(replicasHandoffOwner)); err != nil {
-		return fmt.Errorf("handing spec.replicas of Deployment %s over to the autoscaler: %w", client.ObjectKeyFromObject(live), err)
-	}
-	return nil
-}
-
 func kindOf(scheme *runtime.Scheme, obj runtime.Object) string {
 	if gvks, _, err := scheme.ObjectKinds(obj); err == nil && len(gvks) > 0 {
 		return gvks[0].Kind
@@ -220,8 +369,7 @@ func kindOf(scheme *runtime.Scheme, obj runtime.Object) string {
 	return fmt.Sprintf("%T", obj)
 }
 
-func asConflict(err error) (*errConflict, bool) {
-	var c *errConflict
-	ok := errors.As(err, &c)
-	return c, ok
+// newObjectLike returns a new, empty object of the same Go type as obj.
+func newObjectLike(obj client.Object) client.Object {
+	return reflect.New(reflect.TypeOf(obj).Elem()).Interface().(client.Object)
 }

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
+	"github.com/inferenceops/inference-operator/internal/render"
 )
 
 // FuzzComputeStatus feeds arbitrary specs and child states (as JSON) to the status
@@ -51,7 +52,7 @@ func FuzzComputeStatus(f *testing.F) {
 			obs.blocked = &blocker{reason: servingv1alpha1.ReasonApplyFailed, message: "invalid", stalled: true}
 		}
 
-		status := computeStatus(isvc, obs)
+		status := computeStatus(isvc, obs, render.Config{})
 
 		seen := map[string]int{}
 		for _, c := range status.Conditions {

@@ -17,6 +17,7 @@ import (
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
+	"github.com/inferenceops/inference-operator/internal/render"
 )
 
 // Argo CD health statuses (github.com/argoproj/gitops-engine/pkg/health) the shipped health
@@ -168,7 +169,7 @@ func healthCases(t *testing.T) []healthCase {
 // the reconciler writes after observing obs.
 func reconciled(obs observed, opts ...func(*servingv1alpha1.InferenceService)) *servingv1alpha1.InferenceService {
 	isvc := isvcFixture(opts...)
-	isvc.Status = computeStatus(isvc, obs)
+	isvc.Status = computeStatus(isvc, obs, render.Config{})
 	return isvc
 }
 
@@ -181,7 +182,7 @@ func specChanged(isvc *servingv1alpha1.InferenceService) *servingv1alpha1.Infere
 
 // blockedBy records err the way the reconciler does when it cannot apply a child.
 func blockedBy(obs observed, err error) observed {
-	_ = block(&obs, err)
+	_ = obs.block(err)
 	return obs
 }
 

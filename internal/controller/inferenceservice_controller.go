@@ -3,7 +3,6 @@ package controller
 import (
 	"context"
 	"errors"
-	"reflect"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -13,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -24,21 +24,30 @@ import (
 	"github.com/inferenceops/inference-operator/internal/render"
 )
 
-// conflictRecheckInterval is how often a child name conflict is looked at again. The
-// conflicting object is not labelled for this operator, so no watch event announces its
-// removal.
-const conflictRecheckInterval = time.Minute
+const (
+	// conflictRecheckInterval is how often a child name conflict is looked at again. The
+	// conflicting object is not labelled for this operator, so no watch event announces its
+	// removal.
+	conflictRecheckInterval = time.Minute
+	// previousChildRecheckInterval is how often a child of a deleted InferenceService of
+	// the same name is looked at again while the garbage collector removes it. Its
+	// deletion also triggers a reconcile; this bounds the wait if that event is missed.
+	previousChildRecheckInterval = 2 * time.Second
+)
 
 // InferenceServiceReconciler turns an InferenceService into a Deployment, a Service, a
 // HorizontalPodAutoscaler and optionally a PodDisruptionBudget, and reports their state
 // on the InferenceService's status.
 type InferenceServiceReconciler struct {
 	client.Client
-	// APIReader reads from the API server, bypassing the cache; used only to check that
-	// a child's name is free before creating it.
+	// APIReader reads from the API server, bypassing the cache: only when a create finds
+	// a child's name taken, and before the first apply or a repair of a child, which need
+	// its managedFields.
 	APIReader client.Reader
 	Scheme    *runtime.Scheme
 	Recorder  events.EventRecorder
+	// Config holds the settings of the cluster the builders need (its DNS domain).
+	Config render.Config
 	// MaxConcurrentReconciles is the number of InferenceServices reconciled in parallel.
 	MaxConcurrentReconciles int
 
@@ -48,18 +57,20 @@ type InferenceServiceReconciler struct {
 
 // NewInferenceServiceReconciler wires a reconciler to the manager's cached client, its
 // uncached reader, scheme and event recorder.
-func NewInferenceServiceReconciler(mgr ctrl.Manager, maxConcurrentReconciles int) *InferenceServiceReconciler {
+func NewInferenceServiceReconciler(mgr ctrl.Manager, cfg render.Config, maxConcurrentReconciles int) *InferenceServiceReconciler {
 	return &InferenceServiceReconciler{
 		Client:                  mgr.GetClient(),
 		APIReader:               mgr.GetAPIReader(),
 		Scheme:                  mgr.GetScheme(),
 		Recorder:                mgr.GetEventRecorder(FieldOwner),
+		Config:                  cfg,
 		MaxConcurrentReconciles: maxConcurrentReconciles,
 	}
 }
 
 // +kubebuilder:rbac:groups=serving.inferenceops.dev,resources=inferenceservices,verbs=get;list;watch
 // +kubebuilder:rbac:groups=serving.inferenceops.dev,resources=inferenceservices/status,verbs=get;patch
+// +kubebuilder:rbac:groups=serving.inferenceops.dev,resources=inferenceservices/finalizers,verbs=update
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;patch;delete
@@ -68,6 +79,11 @@ func NewInferenceServiceReconciler(mgr ctrl.Manager, maxConcurrentReconciles int
 
 // Reconcile brings the children of one InferenceService in line with its spec and
 // writes its status.
+//
+// The update verb on inferenceservices/finalizers is what the
+// OwnerReferencesPermissionEnforcement admission plugin (on by default in OpenShift)
+// requires to create children whose owner reference blocks the owner's deletion. The
+// operator sets no finalizer.
 func (r *InferenceServiceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	isvc := &servingv1alpha1.InferenceService{}
 	if err := r.Get(ctx, req.NamespacedName, isvc); err != nil {
@@ -81,21 +97,19 @@ func (r *InferenceServiceReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		return ctrl.Result{}, nil
 	}
 
-	obs, reconcileErr := r.reconcileChildren(ctx, isvc)
-	if reconcileErr != nil && obs.blocked == nil {
-		if _, ok := asConflict(reconcileErr); !ok {
-			obs.blocked = &blocker{reason: servingv1alpha1.ReasonApplyFailed, message: reconcileErr.Error()}
-		}
-	}
+	obs, reconcileErr := r.reconcileChildren(ctx, isvc, render.Desired(isvc))
 
-	status := computeStatus(isvc, obs)
+	status := computeStatus(isvc, obs, r.Config)
 	if err := r.writeStatus(ctx, isvc, status); err != nil {
 		return ctrl.Result{}, errors.Join(reconcileErr, err)
 	}
 
+	var previous *errPreviousChild
 	switch {
 	case obs.blocked != nil && obs.blocked.reason == servingv1alpha1.ReasonResourceConflict:
 		return ctrl.Result{RequeueAfter: conflictRecheckInterval}, nil
+	case errors.As(reconcileErr, &previous):
+		return ctrl.Result{RequeueAfter: previousChildRecheckInterval}, nil
 	case apierrors.IsInvalid(reconcileErr):
 		// The API server refused a child built from this spec; retrying the same spec
 		// cannot help, and a spec change triggers a new reconcile anyway.
@@ -104,118 +118,78 @@ func (r *InferenceServiceReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	return ctrl.Result{}, reconcileErr
 }
 
-// reconcileChildren removes the children the spec no longer asks for, then applies the
-// Deployment, Service, HPA and PDB in that order. It stops at the first error.
-func (r *InferenceServiceReconciler) reconcileChildren(ctx context.Context, isvc *servingv1alpha1.InferenceService) (observed, error) {
+// reconcileChildren reads every child from the cache, then deletes those the spec no
+// longer asks for and creates or applies the others, the Deployment first. It stops at
+// the first error. The children it returns are those it read, replaced by what it wrote,
+// so the status always shows what runs, whatever failed.
+func (r *InferenceServiceReconciler) reconcileChildren(ctx context.Context, isvc *servingv1alpha1.InferenceService, desired render.Children) (observed, error) {
 	var obs observed
-	if err := r.deleteUnwanted(ctx, isvc); err != nil {
-		return obs, err
-	}
-
-	deployment, err := r.reconcileDeployment(ctx, isvc)
-	if err != nil {
-		return obs, block(&obs, err)
-	}
-	obs.deployment = deployment
-
-	service := &corev1.Service{}
-	if err := r.reconcileChild(ctx, isvc, render.Service(isvc), service); err != nil {
-		return obs, block(&obs, err)
-	}
-	obs.service = service
-
-	if desired := render.HorizontalPodAutoscaler(isvc); desired != nil {
-		hpa := &autoscalingv2.HorizontalPodAutoscaler{}
-		if err := r.reconcileChild(ctx, isvc, desired, hpa); err != nil {
-			return obs, block(&obs, err)
+	slots := desired.Slots()
+	live := make([]client.Object, len(slots))
+	for i, slot := range slots {
+		obj, err := r.readChild(ctx, isvc, slot.Kind)
+		if err != nil {
+			return obs, obs.block(err)
 		}
-		obs.hpa = hpa
+		live[i] = obj
+		obs.record(obj)
 	}
 
-	if desired := render.PodDisruptionBudget(isvc); desired != nil {
-		if err := r.reconcileChild(ctx, isvc, desired, &policyv1.PodDisruptionBudget{}); err != nil {
-			return obs, block(&obs, err)
+	for i, slot := range slots {
+		if slot.Desired != nil || live[i] == nil {
+			continue
 		}
+		if err := r.deleteChild(ctx, live[i]); err != nil {
+			return obs, obs.block(err)
+		}
+		obs.forget(slot.Kind)
+		r.recordDeleted(isvc, slot.Kind)
+	}
+
+	for i, slot := range slots {
+		if slot.Desired == nil {
+			continue
+		}
+		var (
+			written client.Object
+			err     error
+		)
+		if live[i] == nil {
+			written, err = r.createChild(ctx, isvc, slot.Desired)
+		} else {
+			written, err = r.updateChild(ctx, isvc, slot.Desired, live[i])
+		}
+		if err != nil {
+			return obs, obs.block(err)
+		}
+		obs.record(written)
 	}
 	return obs, nil
 }
 
-// reconcileDeployment applies the Deployment. When autoscaling is on and the operator
-// still owns spec.replicas (the spec just switched from a fixed count), it first hands
-// the field over so the running pods are kept while the HPA takes over.
-func (r *InferenceServiceReconciler) reconcileDeployment(ctx context.Context, isvc *servingv1alpha1.InferenceService) (*appsv1.Deployment, error) {
-	live := &appsv1.Deployment{}
-	found, err := r.getOwned(ctx, isvc, live)
-	if err != nil {
-		return nil, err
-	}
-	desired := render.Deployment(isvc)
-	if found && desired.Spec.Replicas == nil {
-		if err := r.handOffReplicas(ctx, live); err != nil {
-			return nil, err
+// updateChild applies desired over live. A Deployment whose spec.replicas the operator
+// stops setting (autoscaling takes over from a fixed count) first has the field handed over.
+func (r *InferenceServiceReconciler) updateChild(ctx context.Context, isvc *servingv1alpha1.InferenceService, desired, live client.Object) (client.Object, error) {
+	if dep, ok := live.(*appsv1.Deployment); ok && desired.(*appsv1.Deployment).Spec.Replicas == nil {
+		if as := render.Autoscaling(isvc); as != nil {
+			if err := r.handOffReplicas(ctx, dep, as.MinReplicas, as.MaxReplicas); err != nil {
+				return nil, err
+			}
 		}
 	}
-	var current client.Object
-	if found {
-		current = live
-	}
-	applied := &appsv1.Deployment{}
-	if err := r.apply(ctx, desired, current, applied); err != nil {
-		return nil, err
-	}
-	return applied, nil
+	return r.applyChild(ctx, desired, live)
 }
 
-// reconcileChild applies desired unless an object of the same name exists that isvc does
-// not control, and reads the stored object into applied.
-func (r *InferenceServiceReconciler) reconcileChild(ctx context.Context, isvc *servingv1alpha1.InferenceService, desired, applied client.Object) error {
-	live := newObjectLike(desired)
-	found, err := r.getOwned(ctx, isvc, live)
-	if err != nil {
-		return err
+// recordDeleted records an event for a child removed because the spec stopped asking for it.
+func (r *InferenceServiceReconciler) recordDeleted(isvc *servingv1alpha1.InferenceService, kind client.Object) {
+	switch kind.(type) {
+	case *autoscalingv2.HorizontalPodAutoscaler:
+		r.Recorder.Eventf(isvc, nil, corev1.EventTypeNormal, "AutoscalingDisabled", "Delete",
+			"Deleted HorizontalPodAutoscaler %s: spec.replicas fixes the count at %d", isvc.Name, ptr.Deref(isvc.Spec.Replicas, 0))
+	case *policyv1.PodDisruptionBudget:
+		r.Recorder.Eventf(isvc, nil, corev1.EventTypeNormal, "PodDisruptionBudgetRemoved", "Delete",
+			"Deleted PodDisruptionBudget %s: spec.podDisruptionBudget was removed", isvc.Name)
 	}
-	if !found {
-		live = nil
-	}
-	return r.apply(ctx, desired, live, applied)
-}
-
-// deleteUnwanted deletes the HPA once autoscaling is off and the PDB once it is removed
-// from the spec.
-func (r *InferenceServiceReconciler) deleteUnwanted(ctx context.Context, isvc *servingv1alpha1.InferenceService) error {
-	if render.HorizontalPodAutoscaler(isvc) == nil {
-		deleted, err := r.deleteOwned(ctx, isvc, &autoscalingv2.HorizontalPodAutoscaler{})
-		if err != nil {
-			return err
-		}
-		if deleted {
-			r.Recorder.Eventf(isvc, nil, corev1.EventTypeNormal, "AutoscalingDisabled", "Delete",
-				"Deleted HorizontalPodAutoscaler %s: spec.replicas fixes the count at %d", isvc.Name, *isvc.Spec.Replicas)
-		}
-	}
-	if render.PodDisruptionBudget(isvc) == nil {
-		deleted, err := r.deleteOwned(ctx, isvc, &policyv1.PodDisruptionBudget{})
-		if err != nil {
-			return err
-		}
-		if deleted {
-			r.Recorder.Eventf(isvc, nil, corev1.EventTypeNormal, "PodDisruptionBudgetRemoved", "Delete",
-				"Deleted PodDisruptionBudget %s: spec.podDisruptionBudget was removed", isvc.Name)
-		}
-	}
-	return nil
-}
-
-// block records why a child could not be applied, so that the Ready condition says it. A
-// name conflict and a child the API server refuses as invalid stall the service: retrying
-// the same spec cannot help.
-func block(obs *observed, err error) error {
-	if conflict, ok := asConflict(err); ok {
-		obs.blocked = &blocker{reason: servingv1alpha1.ReasonResourceConflict, message: conflict.Error(), stalled: true}
-	} else {
-		obs.blocked = &blocker{reason: servingv1alpha1.ReasonApplyFailed, message: err.Error(), stalled: apierrors.IsInvalid(err)}
-	}
-	return err
 }
 
 // SetupWithManager watches InferenceServices and every kind of child they own.
@@ -233,9 +207,4 @@ func (r *InferenceServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Named("inferenceservice").
 		Complete(r)
-}
-
-// newObjectLike returns a new, empty object of the same Go type as obj.
-func newObjectLike(obj client.Object) client.Object {
-	return reflect.New(reflect.TypeOf(obj).Elem()).Interface().(client.Object)
 }

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -8,24 +9,26 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
 	"github.com/inferenceops/inference-operator/internal/render"
 )
 
-// observed is what a reconcile found and did: the live children after apply, and the
-// problem, if any, that kept a child from being applied.
+// observed is what a reconcile found and did: the live children it read, replaced by
+// what it wrote, and the problem, if any, that kept a child from being written.
 type observed struct {
 	deployment *appsv1.Deployment
 	service    *corev1.Service
 	hpa        *autoscalingv2.HorizontalPodAutoscaler
 
-	// blocked is set when a child could not be applied; its reason is one of
-	// ReasonResourceConflict or ReasonApplyFailed.
+	// blocked is set when a child could not be written; its reason is one of
+	// ReasonResourceConflict, ReasonWaitingForPreviousChildren or ReasonApplyFailed.
 	blocked *blocker
 }
 
@@ -37,19 +40,68 @@ type blocker struct {
 	stalled bool
 }
 
+// record keeps obj, a child read or written, for the status. A nil obj changes nothing.
+func (o *observed) record(obj client.Object) {
+	switch obj := obj.(type) {
+	case *appsv1.Deployment:
+		o.deployment = obj
+	case *corev1.Service:
+		o.service = obj
+	case *autoscalingv2.HorizontalPodAutoscaler:
+		o.hpa = obj
+	}
+}
+
+// forget drops the child of kind's kind, once deleted.
+func (o *observed) forget(kind client.Object) {
+	switch kind.(type) {
+	case *appsv1.Deployment:
+		o.deployment = nil
+	case *corev1.Service:
+		o.service = nil
+	case *autoscalingv2.HorizontalPodAutoscaler:
+		o.hpa = nil
+	}
+}
+
+// block records why a child could not be written, so that the Ready condition says it,
+// and returns err. A name conflict and a child the API server refuses as invalid stall the
+// service: retrying the same spec cannot help. A child of a deleted InferenceService of the
+// same name is only waited for.
+func (o *observed) block(err error) error {
+	var previous *errPreviousChild
+	switch conflict, isConflict := asConflict(err); {
+	case isConflict:
+		o.blocked = &blocker{reason: servingv1alpha1.ReasonResourceConflict, message: conflict.Error(), stalled: true}
+	case errors.As(err, &previous):
+		o.blocked = &blocker{reason: servingv1alpha1.ReasonWaitingForPreviousChildren, message: previous.Error()}
+	default:
+		o.blocked = &blocker{reason: servingv1alpha1.ReasonApplyFailed, message: err.Error(), stalled: apierrors.IsInvalid(err)}
+	}
+	return err
+}
+
+func asConflict(err error) (*errConflict, bool) {
+	var c *errConflict
+	ok := errors.As(err, &c)
+	return c, ok
+}
+
 // hpaConditionTypes are the HorizontalPodAutoscaler conditions copied onto the CR.
 var hpaConditionTypes = []autoscalingv2.HorizontalPodAutoscalerConditionType{
 	autoscalingv2.AbleToScale, autoscalingv2.ScalingActive, autoscalingv2.ScalingLimited,
 }
 
 // computeStatus recomputes the whole status from the spec and the live children. Only
-// the conditions' transition times are carried over from the previous status.
-func computeStatus(isvc *servingv1alpha1.InferenceService, obs observed) servingv1alpha1.InferenceServiceStatus {
+// the conditions' transition times are carried over from the previous status, and the
+// verdict on the rollout while the Deployment controller has not yet looked at a change
+// it cannot tell apart from a scale (see setProgressingCondition).
+func computeStatus(isvc *servingv1alpha1.InferenceService, obs observed, cfg render.Config) servingv1alpha1.InferenceServiceStatus {
 	status := servingv1alpha1.InferenceServiceStatus{
 		ObservedGeneration: isvc.Generation,
 		Conditions:         append([]metav1.Condition(nil), isvc.Status.Conditions...),
 		Selector:           labels.SelectorFromSet(render.SelectorLabels(isvc)).String(),
-		URL:                render.URL(isvc),
+		URL:                render.URL(isvc, cfg),
 	}
 
 	autoscaling := render.Autoscaling(isvc)
@@ -83,7 +135,7 @@ func computeStatus(isvc *servingv1alpha1.InferenceService, obs observed) serving
 	}
 	status.ExternalURL = externalURL(obs.service)
 
-	setAvailableCondition(&status, isvc, obs.deployment)
+	setAvailableCondition(&status, isvc, obs.deployment, autoscaling)
 	setProgressingCondition(&status, isvc, obs.deployment)
 	setHPAConditions(&status, isvc, autoscaling != nil, obs.hpa)
 	setReadyCondition(&status, isvc, obs)
@@ -92,7 +144,22 @@ func computeStatus(isvc *servingv1alpha1.InferenceService, obs observed) serving
 	return status
 }
 
-func setAvailableCondition(status *servingv1alpha1.InferenceServiceStatus, isvc *servingv1alpha1.InferenceService, dep *appsv1.Deployment) {
+// minimumAvailable is the number of available pods below which the service counts as not
+// serving. With a fixed count it is the Deployment's own minimum availability (its
+// Available condition); while autoscaling it is minReplicas, or the current count when
+// that is lower: pods an autoscaler adds are capacity on the way, and a scale-out is
+// normal operation, not an outage.
+func minimumAvailable(dep *appsv1.Deployment, autoscaling *servingv1alpha1.AutoscalingSpec) (int32, bool) {
+	replicas := ptr.Deref(dep.Spec.Replicas, 1)
+	if autoscaling == nil {
+		c := deploymentCondition(dep, appsv1.DeploymentAvailable)
+		return 0, c != nil && c.Status == corev1.ConditionTrue
+	}
+	need := max(min(autoscaling.MinReplicas, replicas), 1)
+	return need, dep.Status.AvailableReplicas >= need
+}
+
+func setAvailableCondition(status *servingv1alpha1.InferenceServiceStatus, isvc *servingv1alpha1.InferenceService, dep *appsv1.Deployment, autoscaling *servingv1alpha1.AutoscalingSpec) {
 	cond := metav1.Condition{
 		Type:               servingv1alpha1.ConditionAvailable,
 		Status:             metav1.ConditionFalse,
@@ -100,22 +167,34 @@ func setAvailableCondition(status *servingv1alpha1.InferenceServiceStatus, isvc 
 		Message:            "The Deployment has not reported availability yet",
 		ObservedGeneration: isvc.Generation,
 	}
-	if dep != nil {
-		if c := deploymentCondition(dep, appsv1.DeploymentAvailable); c != nil {
-			cond.Status = metav1.ConditionStatus(c.Status)
-			cond.Reason = servingv1alpha1.ReasonMinimumReplicasUnavailable
-			if c.Status == corev1.ConditionTrue {
-				cond.Reason = servingv1alpha1.ReasonMinimumReplicasAvailable
-			}
-			cond.Message = fmt.Sprintf("%d of %d replicas available", dep.Status.AvailableReplicas, ptr.Deref(dep.Spec.Replicas, 1))
+	if dep != nil && (dep.Status.ObservedGeneration > 0 || deploymentCondition(dep, appsv1.DeploymentAvailable) != nil) {
+		need, ok := minimumAvailable(dep, autoscaling)
+		cond.Reason = servingv1alpha1.ReasonMinimumReplicasUnavailable
+		if ok {
+			cond.Status = metav1.ConditionTrue
+			cond.Reason = servingv1alpha1.ReasonMinimumReplicasAvailable
+		}
+		cond.Message = fmt.Sprintf("%d replicas available, %d desired", dep.Status.AvailableReplicas, ptr.Deref(dep.Spec.Replicas, 1))
+		if autoscaling != nil {
+			cond.Message += fmt.Sprintf("; at least %d needed to serve", need)
 		}
 	}
 	meta.SetStatusCondition(&status.Conditions, cond)
 }
 
-// setProgressingCondition reads the rollout like "kubectl rollout status": in progress
-// until the Deployment controller has seen the latest spec, every pod runs the latest
-// template and no old pod is left; stuck when the Deployment's progress deadline passed.
+// setProgressingCondition reads the rollout of a new pod template the way "kubectl
+// rollout status" does, step by step, and tells it apart from a scale, which is not a
+// rollout:
+//   - the Deployment controller reports a finished rollout with its Progressing reason
+//     NewReplicaSetAvailable, which it sets only once every replica of the new template
+//     is updated and available, and keeps through later scales;
+//   - a new pod template makes it move off that reason at once (new ReplicaSet created or
+//     found), so anything else, with old pods left or new ones not yet available, is a
+//     rollout in progress;
+//   - until the controller has seen the latest Deployment spec, a new template and a scale
+//     look alike. If the InferenceService's spec changed since its last status, that is
+//     taken as a rollout to come; otherwise (an autoscaler scaled the Deployment) the
+//     previous verdict holds.
 func setProgressingCondition(status *servingv1alpha1.InferenceServiceStatus, isvc *servingv1alpha1.InferenceService, dep *appsv1.Deployment) {
 	cond := metav1.Condition{
 		Type:               servingv1alpha1.ConditionProgressing,
@@ -123,9 +202,13 @@ func setProgressingCondition(status *servingv1alpha1.InferenceServiceStatus, isv
 		Reason:             servingv1alpha1.ReasonRolloutInProgress,
 		ObservedGeneration: isvc.Generation,
 	}
+	previous := meta.FindStatusCondition(isvc.Status.Conditions, servingv1alpha1.ConditionProgressing)
+	specUnchanged := isvc.Status.ObservedGeneration == isvc.Generation
 	switch {
 	case dep == nil:
 		cond.Message = "Waiting for the Deployment to be created"
+	case dep.Status.ObservedGeneration < dep.Generation && specUnchanged && previous != nil:
+		cond.Status, cond.Reason, cond.Message = previous.Status, previous.Reason, previous.Message
 	case dep.Status.ObservedGeneration < dep.Generation:
 		// Checked before the deadline, as kubectl does: until its controller sees the new
 		// spec, the Deployment still carries the verdict on the previous one.
@@ -135,6 +218,9 @@ func setProgressingCondition(status *servingv1alpha1.InferenceServiceStatus, isv
 		cond.Status = metav1.ConditionFalse
 		cond.Reason = servingv1alpha1.ReasonProgressDeadlineExceeded
 		cond.Message = c.Message
+	case rolloutComplete(dep):
+		cond.Reason = servingv1alpha1.ReasonRolloutComplete
+		cond.Message = "Every replica runs the latest pod template"
 	case dep.Status.UpdatedReplicas < ptr.Deref(dep.Spec.Replicas, 1):
 		cond.Message = fmt.Sprintf("%d of %d replicas run the latest pod template",
 			dep.Status.UpdatedReplicas, ptr.Deref(dep.Spec.Replicas, 1))
@@ -142,8 +228,8 @@ func setProgressingCondition(status *servingv1alpha1.InferenceServiceStatus, isv
 		cond.Message = fmt.Sprintf("%d old replicas are pending termination",
 			dep.Status.Replicas-dep.Status.UpdatedReplicas)
 	default:
-		cond.Reason = servingv1alpha1.ReasonRolloutComplete
-		cond.Message = "Every replica runs the latest pod template"
+		cond.Message = fmt.Sprintf("%d of %d updated replicas are available",
+			dep.Status.AvailableReplicas, dep.Status.UpdatedReplicas)
 	}
 	meta.SetStatusCondition(&status.Conditions, cond)
 }
@@ -174,9 +260,10 @@ func setHPAConditions(status *servingv1alpha1.InferenceServiceStatus, isvc *serv
 	}
 }
 
-// setReadyCondition sums the others up. Ready is True when every child is in place, the
-// rollout is complete and the Deployment is available. A scale-out in progress keeps
-// Ready True: the service already serves from its available replicas.
+// setReadyCondition sums the others up. Ready means "serving": True once the children
+// are in place, the latest pod template is rolled out and at least the minimum of pods is
+// available (see minimumAvailable). Autoscaling is normal operation: a scale-out or
+// scale-in keeps Ready True, its reason and its lastTransitionTime.
 func setReadyCondition(status *servingv1alpha1.InferenceServiceStatus, isvc *servingv1alpha1.InferenceService, obs observed) {
 	cond := metav1.Condition{
 		Type:               servingv1alpha1.ConditionReady,
@@ -186,23 +273,33 @@ func setReadyCondition(status *servingv1alpha1.InferenceServiceStatus, isvc *ser
 	progressing := meta.FindStatusCondition(status.Conditions, servingv1alpha1.ConditionProgressing)
 	available := meta.FindStatusCondition(status.Conditions, servingv1alpha1.ConditionAvailable)
 	dep := obs.deployment
+	failure := replicaFailure(dep)
+	serving := progressing.Reason == servingv1alpha1.ReasonRolloutComplete && available.Status == metav1.ConditionTrue
 	switch {
 	case obs.blocked != nil:
 		cond.Reason, cond.Message = obs.blocked.reason, obs.blocked.message
 	case dep == nil:
 		cond.Reason, cond.Message = servingv1alpha1.ReasonDeploymentPending, "Waiting for the Deployment to be created"
+	case progressing.Reason == servingv1alpha1.ReasonProgressDeadlineExceeded:
+		cond.Reason, cond.Message = progressing.Reason, progressing.Message
+	case failure != nil && !serving:
+		// Pods cannot be created (quota, Pod Security, a missing ServiceAccount): said at
+		// once, in the ReplicaSet controller's words, rather than after the deadline.
+		cond.Reason, cond.Message = servingv1alpha1.ReasonReplicaFailure, failure.Message
 	case progressing.Reason != servingv1alpha1.ReasonRolloutComplete:
 		cond.Reason, cond.Message = progressing.Reason, progressing.Message
-	case ptr.Deref(dep.Spec.Replicas, 1) == 0:
+	case isvc.Spec.Replicas != nil && *isvc.Spec.Replicas == 0:
 		cond.Status = metav1.ConditionTrue
-		cond.Reason, cond.Message = servingv1alpha1.ReasonScaledToZero, "Scaled to zero replicas, as asked"
-	case available.Status != metav1.ConditionTrue || dep.Status.ReadyReplicas == 0:
-		cond.Reason = servingv1alpha1.ReasonReplicasNotReady
-		cond.Message = fmt.Sprintf("%d of %d replicas ready", dep.Status.ReadyReplicas, ptr.Deref(dep.Spec.Replicas, 1))
+		cond.Reason, cond.Message = servingv1alpha1.ReasonScaledToZero, "Scaled to zero replicas, as spec.replicas asks"
+	case available.Status != metav1.ConditionTrue:
+		cond.Reason, cond.Message = servingv1alpha1.ReasonReplicasNotReady, available.Message
 	default:
 		cond.Status = metav1.ConditionTrue
 		cond.Reason = servingv1alpha1.ReasonReady
-		cond.Message = fmt.Sprintf("%d of %d replicas ready; serving at %s", dep.Status.ReadyReplicas, ptr.Deref(dep.Spec.Replicas, 1), status.URL)
+		cond.Message = fmt.Sprintf("Serving at %s from %d ready replicas", status.URL, dep.Status.ReadyReplicas)
+		if failure != nil {
+			cond.Message += "; more cannot be created: " + failure.Message
+		}
 	}
 	meta.SetStatusCondition(&status.Conditions, cond)
 }
@@ -243,6 +340,26 @@ func setReconcilingCondition(status *servingv1alpha1.InferenceServiceStatus, isv
 		Message:            ready.Message,
 		ObservedGeneration: isvc.Generation,
 	})
+}
+
+// rolloutComplete tells whether the Deployment controller reported the latest rollout
+// finished (every replica of the new template updated and available) and no pod of an
+// older template is left.
+func rolloutComplete(dep *appsv1.Deployment) bool {
+	c := deploymentCondition(dep, appsv1.DeploymentProgressing)
+	return c != nil && c.Status == corev1.ConditionTrue && c.Reason == "NewReplicaSetAvailable" &&
+		dep.Status.Replicas <= dep.Status.UpdatedReplicas
+}
+
+// replicaFailure is the Deployment's ReplicaFailure condition when pods cannot be created.
+func replicaFailure(dep *appsv1.Deployment) *appsv1.DeploymentCondition {
+	if dep == nil {
+		return nil
+	}
+	if c := deploymentCondition(dep, appsv1.DeploymentReplicaFailure); c != nil && c.Status == corev1.ConditionTrue {
+		return c
+	}
+	return nil
 }
 
 func rolloutStuck(dep *appsv1.Deployment) bool {

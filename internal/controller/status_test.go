@@ -13,6 +13,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
+	"github.com/inferenceops/inference-operator/internal/render"
 )
 
 // These tests call computeStatus with the children a reconcile would have read and check
@@ -177,7 +178,7 @@ func TestComputeStatusReadiness(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewWithT(t)
 
-			status := computeStatus(tt.isvc, observed{deployment: tt.dep, service: serviceFixture(), blocked: tt.blocked})
+			status := computeStatus(tt.isvc, observed{deployment: tt.dep, service: serviceFixture(), blocked: tt.blocked}, render.Config{})
 
 			g.Expect(conditionOf(g, status, servingv1alpha1.ConditionReady)).To(Equal(tt.wantReady), "Ready")
 			g.Expect(conditionOf(g, status, servingv1alpha1.ConditionProgressing)).To(Equal(tt.wantProgressing), "Progressing")
@@ -210,7 +211,7 @@ func TestComputeStatusHPAConditions(t *testing.T) {
 		isvc := isvcFixture()
 		hpa := hpaFixture(func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Status.Conditions = hpaConditions })
 
-		status := computeStatus(isvc, observed{deployment: deploymentFixture(), service: serviceFixture(), hpa: hpa})
+		status := computeStatus(isvc, observed{deployment: deploymentFixture(), service: serviceFixture(), hpa: hpa}, render.Config{})
 
 		for _, want := range hpaConditions {
 			got := meta.FindStatusCondition(status.Conditions, string(want.Type))
@@ -231,7 +232,7 @@ func TestComputeStatusHPAConditions(t *testing.T) {
 			isvc.Status.LastScaleTime = &anHourAgo
 		})
 
-		status := computeStatus(isvc, observed{deployment: deploymentFixture(), service: serviceFixture()})
+		status := computeStatus(isvc, observed{deployment: deploymentFixture(), service: serviceFixture()}, render.Config{})
 
 		for _, c := range previous {
 			g.Expect(meta.FindStatusCondition(status.Conditions, c.Type)).To(BeNil(), "condition %s", c.Type)
@@ -316,7 +317,7 @@ func TestComputeStatusLastTransitionTime(t *testing.T) {
 			})
 			before := time.Now()
 
-			status := computeStatus(isvc, tt.obs)
+			status := computeStatus(isvc, tt.obs, render.Config{})
 
 			got := meta.FindStatusCondition(status.Conditions, tt.previous.Type)
 			g.Expect(got).NotTo(BeNil())
@@ -335,12 +336,12 @@ func TestComputeStatusLastTransitionTime(t *testing.T) {
 func TestComputeStatusLeavesThePreviousStatusAlone(t *testing.T) {
 	g := NewWithT(t)
 	isvc := isvcFixture()
-	isvc.Status = computeStatus(isvc, observed{deployment: deploymentFixture(), service: serviceFixture(), hpa: hpaFixture()})
+	isvc.Status = computeStatus(isvc, observed{deployment: deploymentFixture(), service: serviceFixture(), hpa: hpaFixture()}, render.Config{})
 	before := isvc.DeepCopy()
 
 	status := computeStatus(isvc, observed{deployment: stuckDeployment(), service: serviceFixture(), hpa: hpaFixture(
 		func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Status.Conditions[2].Status = corev1.ConditionTrue },
-	)})
+	)}, render.Config{})
 
 	g.Expect(isvc).To(Equal(before))
 	g.Expect(status).NotTo(Equal(isvc.Status), "the new status describes the stuck rollout")
@@ -397,7 +398,7 @@ func TestComputeStatusReplicas(t *testing.T) {
 				d.Status.Replicas, d.Status.UpdatedReplicas, d.Status.ReadyReplicas, d.Status.AvailableReplicas = 4, 3, 2, 1
 			})
 
-			status := computeStatus(tt.isvc, observed{deployment: dep, service: serviceFixture(), hpa: tt.hpa})
+			status := computeStatus(tt.isvc, observed{deployment: dep, service: serviceFixture(), hpa: tt.hpa}, render.Config{})
 
 			g.Expect(status.DesiredReplicas).To(Equal(tt.wantDesired), "desiredReplicas")
 			g.Expect(status.MinReplicas).To(Equal(tt.wantMin), "minReplicas")
@@ -444,7 +445,7 @@ func TestComputeStatusAutoscalerReadings(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewWithT(t)
 
-			status := computeStatus(tt.isvc, observed{deployment: deploymentFixture(), service: serviceFixture(), hpa: tt.hpa})
+			status := computeStatus(tt.isvc, observed{deployment: deploymentFixture(), service: serviceFixture(), hpa: tt.hpa}, render.Config{})
 
 			g.Expect(status.Targets).To(Equal(tt.wantTargets))
 			if tt.hpa == nil {
@@ -519,7 +520,7 @@ func TestComputeStatusAddresses(t *testing.T) {
 			g := NewWithT(t)
 			isvc := isvcFixture(func(isvc *servingv1alpha1.InferenceService) { isvc.Spec.Service.Port = tt.servicePort })
 
-			status := computeStatus(isvc, observed{deployment: deploymentFixture(), service: tt.service})
+			status := computeStatus(isvc, observed{deployment: deploymentFixture(), service: tt.service}, render.Config{})
 
 			g.Expect(status.URL).To(Equal(tt.wantURL))
 			g.Expect(status.ExternalURL).To(Equal(tt.wantExternalURL))
@@ -531,7 +532,7 @@ func TestComputeStatusIdentifiesWhatItDescribes(t *testing.T) {
 	g := NewWithT(t)
 	isvc := isvcFixture(func(isvc *servingv1alpha1.InferenceService) { isvc.Generation = 12 })
 
-	status := computeStatus(isvc, observed{deployment: deploymentFixture(), service: serviceFixture(), hpa: hpaFixture()})
+	status := computeStatus(isvc, observed{deployment: deploymentFixture(), service: serviceFixture(), hpa: hpaFixture()}, render.Config{})
 
 	g.Expect(status.ObservedGeneration).To(Equal(int64(12)))
 	g.Expect(status.Selector).To(Equal("serving.inferenceops.dev/inferenceservice=llm"),
@@ -695,7 +696,7 @@ func TestComputeStatusReconcilingAndStalled(t *testing.T) {
 				}
 			})
 
-			status := computeStatus(isvc, observed{deployment: tt.dep, service: serviceFixture(), blocked: tt.blocked})
+			status := computeStatus(isvc, observed{deployment: tt.dep, service: serviceFixture(), blocked: tt.blocked}, render.Config{})
 
 			for condType, want := range map[string]cond{
 				servingv1alpha1.ConditionReconciling: tt.wantReconciling,

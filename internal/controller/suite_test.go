@@ -26,6 +26,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
+	"github.com/inferenceops/inference-operator/internal/render"
 	"github.com/inferenceops/inference-operator/test/utils"
 )
 
@@ -81,7 +82,7 @@ var _ = BeforeSuite(func() {
 		Cache:   CacheOptions(nil),
 	})
 	Expect(err).NotTo(HaveOccurred())
-	Expect(NewInferenceServiceReconciler(mgr, 2).SetupWithManager(mgr)).To(Succeed())
+	Expect(NewInferenceServiceReconciler(mgr, render.Config{}, 2).SetupWithManager(mgr)).To(Succeed())
 	go func() {
 		defer GinkgoRecover()
 		Expect(mgr.Start(ctx)).To(Succeed())

@@ -19,6 +19,7 @@ import (
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
 	"github.com/inferenceops/inference-operator/internal/controller"
+	"github.com/inferenceops/inference-operator/internal/render"
 	"github.com/inferenceops/inference-operator/test/utils"
 )
 
@@ -55,7 +56,7 @@ var _ = BeforeSuite(func() {
 		Cache:   controller.CacheOptions(nil),
 	})
 	Expect(err).NotTo(HaveOccurred())
-	Expect(controller.NewInferenceServiceReconciler(mgr, 4).SetupWithManager(mgr)).To(Succeed())
+	Expect(controller.NewInferenceServiceReconciler(mgr, render.Config{}, 4).SetupWithManager(mgr)).To(Succeed())
 	go func() {
 		defer GinkgoRecover()
 		Expect(mgr.Start(ctx)).To(Succeed())
