@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"slices"
 	"strings"
 
@@ -153,40 +152,6 @@ func pruneEmpty(v any) any {
 		}
 	}
 	return v
-}
-
-// trimChild is the cache transform of children: it sums up the operator's owned fields
-// into ownedFieldsAnnotation, then drops managedFields and, from Deployments, the pod
-// template, which nothing reads from the cache. A cached Deployment is then a fraction
-// of its size on the API server.
-func trimChild(in any) (any, error) {
-	obj, ok := in.(client.Object)
-	if !ok || len(obj.GetManagedFields()) == 0 {
-		// Not an object, or one this transform has seen already.
-		return in, nil
-	}
-	owned := computeOwnedFields(obj)
-	var marks []string
-	if owned.replicas {
-		marks = append(marks, ownsReplicasMark)
-	}
-	if owned.updateEntry {
-		marks = append(marks, updateEntryMark)
-	}
-	if len(marks) == 0 {
-		marks = []string{"-"}
-	}
-	annotations := obj.GetAnnotations()
-	if annotations == nil {
-		annotations = map[string]string{}
-	}
-	annotations[ownedFieldsAnnotation] = fmt.Sprintf("%s %s %s", obj.GetResourceVersion(), owned.digest, strings.Join(marks, ","))
-	obj.SetAnnotations(annotations)
-	obj.SetManagedFields(nil)
-	if dep, ok := obj.(*appsv1.Deployment); ok {
-		dep.Spec.Template = corev1.PodTemplateSpec{}
-	}
-	return obj, nil
 }
 
 // ownsField tells whether manager's Apply entry in managedFields owns the field at path.
