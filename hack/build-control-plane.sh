@@ -6,7 +6,8 @@
 #   hack/build-control-plane.sh --print-path   # print the folder, build nothing
 #
 # Components: etcd kube-apiserver kubectl (the default set, what envtest needs) and
-# kube-controller-manager kube-scheduler (the simulated cluster). A binary that is
+# kube-controller-manager kube-scheduler (the simulated cluster) and kubelet kube-proxy
+# (the real local node of hack/real-node.sh). A binary that is
 # already in the folder is reused; the Go build cache makes a rebuild cheap.
 #
 # The versions are pinned in hack/tools/kube/go.mod and hack/tools/etcd/go.mod and match
@@ -57,7 +58,7 @@ for c in "${components[@]}"; do
 	etcd)
 		(cd "${root}/hack/tools/etcd" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "${out}/${c}.tmp" .)
 		;;
-	kube-apiserver | kube-controller-manager | kube-scheduler | kubectl)
+	kube-apiserver | kube-controller-manager | kube-scheduler | kubectl | kubelet | kube-proxy)
 		(cd "${root}/hack/tools/kube" && CGO_ENABLED=0 go build -trimpath -ldflags "${kube_ldflags}" -o "${out}/${c}.tmp" "./${c}")
 		;;
 	*)

@@ -1,0 +1,17 @@
+# The real local node (real containers with containerd and runc, CNI, kube-proxy,
+# metrics-server) in a network namespace of its own. Included from the root Makefile; the
+# logic is in hack/real-node.sh. Needs root.
+
+##@ Real local node
+
+.PHONY: real-node
+real-node: ## Start one real Kubernetes node on this machine (isolated network namespace); use it with hack/kubectl.
+	@LOCALBIN=$(LOCALBIN) hack/real-node.sh up
+
+.PHONY: real-node-down
+real-node-down: ## Stop the real node and remove everything it left (processes, mounts, cgroups, state); restores sysctls.
+	@LOCALBIN=$(LOCALBIN) hack/real-node.sh down
+
+.PHONY: test-real-node
+test-real-node: ## Real node end to end: up, a real pod behind a ClusterIP Service, kubectl top, guard 0, down, check-clean.
+	@LOCALBIN=$(LOCALBIN) hack/test-real-node.sh
