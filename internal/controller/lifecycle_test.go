@@ -129,7 +129,9 @@ var _ = Describe("a live InferenceService", func() {
 
 		By("deleting it and creating it again at once; envtest has no garbage collector, so the old children stay")
 		Expect(k8sClient.Delete(ctx, isvcNamed("again")(Default))).To(Succeed())
-		Eventually(func() bool { return apierrors.IsNotFound(k8sClient.Get(ctx, key("again"), &servingv1alpha1.InferenceService{})) }).Should(BeTrue())
+		Eventually(func() bool {
+			return apierrors.IsNotFound(k8sClient.Get(ctx, key("again"), &servingv1alpha1.InferenceService{}))
+		}).Should(BeTrue())
 		Expect(k8sClient.Create(ctx, newInferenceService(namespace, "again"))).To(Succeed())
 
 		Eventually(condition("again", servingv1alpha1.ConditionReconciling)).Should(And(
@@ -208,8 +210,12 @@ var _ = Describe("a live InferenceService", func() {
 		By("reconciling a spec change with an API server that refuses connections for every write")
 		refused := &net_OpError{}
 		r := reconcilerWith(interceptor.Funcs{
-			Apply: func(context.Context, client.WithWatch, runtime.ApplyConfiguration, ...client.ApplyOption) error { return refused },
-			Patch: func(context.Context, client.WithWatch, client.Object, client.Patch, ...client.PatchOption) error { return refused },
+			Apply: func(context.Context, client.WithWatch, runtime.ApplyConfiguration, ...client.ApplyOption) error {
+				return refused
+			},
+			Patch: func(context.Context, client.WithWatch, client.Object, client.Patch, ...client.PatchOption) error {
+				return refused
+			},
 		}, nil)
 		isvc := isvcNamed("serving")(Default)
 		isvc.Spec.Env = []corev1.EnvVar{{Name: "NEW", Value: "1"}}
