@@ -1,20 +1,18 @@
 package controller
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"regexp"
 	"testing"
-	"time"
 
 	. "github.com/onsi/gomega"
-	lua "github.com/yuin/gopher-lua"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/yaml"
+
+	"github.com/inferenceops/inference-operator/test/utils"
 )
 
 // These tests read the statuses computeStatus produces the way GitOps tools read them:
@@ -146,72 +144,9 @@ func yamlBlocks(t *testing.T) []string {
 	return blocks
 }
 
-// runArgoHealthCheck runs a health check from argocd-cm the way Argo CD does
-// (argo-cd util/lua/lua.go, VM.runLua and ExecuteHealthLua): a fresh gopher-lua state with
-// only the package, base and table libraries (scripts from argocd-cm do not get the others
-// unless useOpenLibs is set; Argo CD's restricted os library is left out, the script does
-// not use it), a one second limit, the object as the global obj, and the returned table's
-// status and message.
+// runArgoHealthCheck runs a health check from argocd-cm the way Argo CD does.
 func runArgoHealthCheck(g Gomega, script string, obj *unstructured.Unstructured) (health, message string) {
-	l := lua.NewState(lua.Options{SkipOpenLibs: true})
-	defer l.Close()
-	for _, lib := range []struct {
-		name string
-		open lua.LGFunction
-	}{
-		{lua.LoadLibName, lua.OpenPackage},
-		{lua.BaseLibName, lua.OpenBase},
-		{lua.TabLibName, lua.OpenTable},
-	} {
-		g.Expect(l.CallByParam(lua.P{Fn: l.NewFunction(lib.open), NRet: 0, Protect: true}, lua.LString(lib.name))).To(Succeed())
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	l.SetContext(ctx)
-	l.SetGlobal("obj", luaValue(l, obj.Object))
-
-	g.Expect(l.DoString(script)).To(Succeed())
-
-	hs, ok := l.Get(-1).(*lua.LTable)
-	g.Expect(ok).To(BeTrue(), "the health check must return a table, returned %s", l.Get(-1).Type())
-	g.Expect(hs.RawGetString("status")).To(BeAssignableToTypeOf(lua.LString("")), "hs.status")
-	health = hs.RawGetString("status").String()
-	if m := hs.RawGetString("message"); m != lua.LNil {
-		g.Expect(m).To(BeAssignableToTypeOf(lua.LString("")), "hs.message")
-		message = m.String()
-	}
+	health, message, err := utils.ArgoHealth(script, obj.Object)
+	g.Expect(err).NotTo(HaveOccurred())
 	return health, message
-}
-
-// luaValue converts an unstructured object to Lua values as Argo CD's decodeValue does.
-func luaValue(l *lua.LState, value any) lua.LValue {
-	switch v := value.(type) {
-	case bool:
-		return lua.LBool(v)
-	case float64:
-		return lua.LNumber(v)
-	case string:
-		return lua.LString(v)
-	case json.Number:
-		return lua.LString(v)
-	case int:
-		return lua.LNumber(v)
-	case int32:
-		return lua.LNumber(v)
-	case int64:
-		return lua.LNumber(v)
-	case []any:
-		arr := l.CreateTable(len(v), 0)
-		for _, item := range v {
-			arr.Append(luaValue(l, item))
-		}
-		return arr
-	case map[string]any:
-		tbl := l.CreateTable(0, len(v))
-		for key, item := range v {
-			tbl.RawSetH(lua.LString(key), luaValue(l, item))
-		}
-		return tbl
-	}
-	return lua.LNil
 }
