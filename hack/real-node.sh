@@ -627,6 +627,8 @@ cmd_up() {
 
 	t=${SECONDS}
 	wait_for "node ${NODE_NAME} Ready" 120 node_ready
+	# Pods can be created once the controller manager has made the default ServiceAccount.
+	wait_for "ServiceAccount default/default" 60 k -n default get serviceaccount default
 	info "node Ready ($((SECONDS - t))s after the kubelet started)"
 
 	step "metrics-server ${METRICS_SERVER_VERSION} (${NODE_IP}:${METRICS_PORT}, APIService v1beta1.metrics.k8s.io)"
@@ -683,6 +685,16 @@ ns_pids() {
 	return 0
 }
 
+# kubepods_pids lists the processes in those cgroups: containers of our pods (up refused
+# to start while any kubepods cgroup existed, so while our state exists they are ours).
+kubepods_pids() {
+	local top
+	while read -r top; do
+		[[ -n "${top}" ]] || continue
+		find "${top}" -name cgroup.procs -exec cat {} + 2>/dev/null || true
+	done < <(kubepods_cgroups) | sort -un
+}
+
 remove_kubepods_cgroups() {
 	local top
 	while read -r top; do
@@ -694,59 +706,69 @@ remove_kubepods_cgroups() {
 
 cmd_down() {
 	need_root
-	local holder pid left
-	if holder="$(holder_pid)"; then
+	local holder="" left t c
+	holder="$(holder_pid)" || holder=""
+	if [[ -n "${holder}" || -d "${pids}" ]]; then
 		step "Stopping the real node"
-		stop_proc metrics-server
-		stop_proc kube-proxy
-		stop_proc kubelet
-		if proc_pid containerd >/dev/null; then
-			# Containers and sandboxes: kill their tasks, then delete them, so that runc
-			# removes their cgroups and the shims exit.
-			local tasks
-			tasks="$(ctr tasks ls -q 2>/dev/null || true)"
-			if [[ -n "${tasks}" ]]; then
-				for t in ${tasks}; do ctr tasks kill -s SIGKILL "${t}" >/dev/null 2>&1 || true; done
-				sleep 1
-				for t in ${tasks}; do ctr tasks delete -f "${t}" >/dev/null 2>&1 || true; done
-				info "killed $(wc -w <<<"${tasks}") container tasks"
-			fi
-			for c in $(ctr containers ls -q 2>/dev/null || true); do ctr containers delete "${c}" >/dev/null 2>&1 || true; done
+	fi
+	# Each component by its pid file (proc_pid checks the process is in the recorded
+	# network namespace, so a reused pid is never touched; this works even when the
+	# holder is gone, for example killed).
+	stop_proc metrics-server
+	stop_proc kube-proxy
+	stop_proc kubelet
+	if [[ -n "${holder}" ]] && proc_pid containerd >/dev/null; then
+		# Containers and sandboxes: kill their tasks, then delete them, so that runc
+		# removes their cgroups and the shims exit.
+		local tasks
+		tasks="$(ctr tasks ls -q 2>/dev/null || true)"
+		if [[ -n "${tasks}" ]]; then
+			for t in ${tasks}; do ctr tasks kill -s SIGKILL "${t}" >/dev/null 2>&1 || true; done
+			sleep 1
+			for t in ${tasks}; do ctr tasks delete -f "${t}" >/dev/null 2>&1 || true; done
+			info "killed $(wc -w <<<"${tasks}") container tasks"
 		fi
-		stop_proc containerd
-		stop_proc kube-scheduler
-		stop_proc kube-controller-manager
-		stop_proc kube-apiserver
-		stop_proc etcd
-		# Whatever still runs in the namespace descends from what we started (a shim
-		# whose task would not die, a container process): stop it by pid.
+		for c in $(ctr containers ls -q 2>/dev/null || true); do ctr containers delete "${c}" >/dev/null 2>&1 || true; done
+	fi
+	stop_proc containerd
+	stop_proc kube-scheduler
+	stop_proc kube-controller-manager
+	stop_proc kube-apiserver
+	stop_proc etcd
+	# Whatever still runs in the namespace descends from what we started (a shim whose
+	# task would not die, a container's process): stop it by pid.
+	left="$(ns_pids | tr '\n' ' ')"
+	if [[ -n "${left// /}" ]]; then
+		info "stopping leftover processes in the namespace: ${left}"
+		# shellcheck disable=SC2086
+		kill -TERM ${left} 2>/dev/null || true
+		sleep 2
 		left="$(ns_pids | tr '\n' ' ')"
+		# shellcheck disable=SC2086
+		[[ -z "${left// /}" ]] || kill -KILL ${left} 2>/dev/null || true
+		sleep 0.5
+	fi
+	# Container processes have namespaces of their own; they are found by their cgroups
+	# (they outlive their shim only when the shim was killed, for example after a crash).
+	if [[ -f "${ns_file}" || -f "${state_dir}/host-dirs-created" ]]; then
+		left="$(kubepods_pids | tr '\n' ' ')"
 		if [[ -n "${left// /}" ]]; then
-			info "stopping leftover processes in the namespace: ${left}"
+			info "stopping leftover container processes (in kubepods cgroups): ${left}"
 			# shellcheck disable=SC2086
-			kill -TERM ${left} 2>/dev/null || true
-			sleep 2
-			left="$(ns_pids | tr '\n' ' ')"
-			# shellcheck disable=SC2086
-			[[ -z "${left// /}" ]] || kill -KILL ${left} 2>/dev/null || true
+			kill -KILL ${left} 2>/dev/null || true
+			for _ in $(seq 50); do
+				[[ -z "$(kubepods_pids)" ]] && break
+				sleep 0.1
+			done
 		fi
+	fi
+	if [[ -n "${holder}" ]]; then
 		kill -TERM "${holder}" 2>/dev/null || true
 		for _ in $(seq 50); do
 			[[ -d "/proc/${holder}" ]] || break
 			sleep 0.1
 		done
 		info "stopped the namespace holder (pid ${holder}); its mounts and links are gone with it"
-	elif [[ -d "${pids}" ]]; then
-		# The holder is gone (a reboot, or killed): components cannot be in its namespace
-		# any more, but check the pid files anyway for processes of ours.
-		for f in "${pids}"/*.pid; do
-			[[ -f "${f}" ]] || continue
-			pid="$(cat "${f}")"
-			if [[ -r "/proc/${pid}/cmdline" ]] && tr '\0' ' ' <"/proc/${pid}/cmdline" | grep -qF -- "${state_dir}/"; then
-				kill -KILL "${pid}" 2>/dev/null || true
-				info "killed leftover $(basename "${f}" .pid) (pid ${pid})"
-			fi
-		done
 	fi
 
 	remove_kubepods_cgroups
@@ -763,8 +785,8 @@ cmd_down() {
 		done <"${state_dir}/host-dirs-created"
 	fi
 	if [[ -d "${state_dir}" ]]; then
-		if holder_pid >/dev/null || [[ -n "$(ns_pids)" ]]; then
-			die "the namespace is still alive (processes: $(ns_pids | tr '\n' ' ')); not removing ${state_dir}"
+		if holder_pid >/dev/null || [[ -n "$(ns_pids)" || -n "$(kubepods_pids)" ]]; then
+			die "processes of the node are still alive ($(ns_pids | tr '\n' ' ') $(kubepods_pids | tr '\n' ' ')); not removing ${state_dir}"
 		fi
 		if grep -qF " ${state_dir}/" /proc/self/mountinfo; then
 			die "mounts under ${state_dir} remain on the host; not removing it"
@@ -798,6 +820,9 @@ cmd_check_clean() {
 		[[ -n "${line}" ]] && left+=("mount: ${line}")
 	done < <(grep -F -e " ${state_dir}" -e " /var/lib/kubelet" -e " /run/containerd" -e " /var/lib/cni" /proc/self/mountinfo | awk '{print $5}' || true)
 	while read -r d; do [[ -n "${d}" ]] && left+=("cgroup: ${d}"); done < <(kubepods_cgroups)
+	while read -r pid; do
+		[[ -n "${pid}" ]] && left+=("process ${pid} in a kubepods cgroup: $(tr '\0' ' ' 2>/dev/null <"/proc/${pid}/cmdline")")
+	done < <(kubepods_pids)
 	for d in "${HOST_DIRS[@]}"; do
 		[[ -e "${d}" ]] && left+=("host path: ${d}")
 	done
