@@ -79,9 +79,12 @@ HTTPD_IMAGE="localhost/real-node/httpd:v1"
 CNI_BIN_DIR="/usr/lib/cni"   # Debian's containernetworking-plugins
 # containerd starts its shim by name from PATH.
 export PATH="${containerd_dir}:${PATH}"
-# Paths other runtimes use; not ours to create, so check-clean reports them only when they
-# appeared while the node ran (up records which existed before).
-WATCHED_PATHS=(/var/log/pods /var/run/nri /etc/cni /opt/cni /run/netns /etc/containerd /var/lib/containerd /opt/containerd /usr/libexec/kubernetes)
+# Default paths of containerd, the CNI plugins and the kubelet that the configuration
+# moves into the state folder; check-clean reports one that appeared while the node ran
+# (up records which existed before). Not /usr/libexec/kubernetes: the kubelet and the
+# controller manager are kept off it by volumePluginDir and --flex-volume-plugin-dir, but
+# any other controller manager on the machine (the simulated cluster's) creates it.
+WATCHED_PATHS=(/var/log/pods /var/run/nri /etc/cni /opt/cni /run/netns /etc/containerd /var/lib/containerd /opt/containerd)
 
 pids="${state_dir}/pids"
 logs="${state_dir}/logs"

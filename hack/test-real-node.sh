@@ -81,6 +81,10 @@ t0=${SECONDS}
 "${rn}" up
 up_s=$((SECONDS - t0))
 
+check "guard chain first on OUTPUT and FORWARD (IPv4 and IPv6)" sh -c "
+	for t in iptables ip6tables; do for c in OUTPUT FORWARD; do
+		'${rn}' exec \${t} -t mangle -S \${c} | sed -n 2p | grep -qx -- '-A '\${c}' -j REAL-NODE-GUARD' || exit 1
+	done; done"
 check "node Ready" retry 60 "${kubectl}" wait --for=condition=Ready node/real-node --timeout=1s
 check "load-image imports the httpd image" "${rn}" load-image "${root}/bin/real-node/images/httpd.tar"
 
@@ -145,6 +149,8 @@ check "limits enforced in the pod's cgroup (cpu quota 20000us per 100000us)" ret
 
 svc_ip="$("${kubectl}" -n "${ns}" get service httpd -o jsonpath='{.spec.clusterIP}')"
 check "ClusterIP ${svc_ip} answers from inside the namespace" retry 30 sh -c "'${rn}' exec curl -sf --max-time 2 http://${svc_ip}/ | grep -q 'hello from ${pod}'"
+check "host mount points stay empty (writes land in the state folder)" sh -c \
+	'for d in /var/lib/kubelet /var/lib/cni /run/containerd /var/log/containers; do [ -z "$(ls -A "$d")" ] || exit 1; done; [ -d "'"${state_dir}"'/host/var/lib/kubelet/device-plugins" ]'
 check "no route to an outside address" sh -c "! '${rn}' exec ip route get 8.8.8.8 >/dev/null 2>&1"
 
 t0=${SECONDS}
