@@ -1,9 +1,14 @@
 package controller
 
 import (
+	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
@@ -13,11 +18,16 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
+	"github.com/inferenceops/inference-operator/internal/render"
 )
 
 var _ = Describe("an InferenceService whose children are already in shape", func() {
@@ -68,6 +78,7 @@ var _ = Describe("an InferenceService whose children are already in shape", func
 
 	It("sends no write request when a child changes in a way the operator does not manage", func() {
 		namespace := newNamespace()
+		reconciles := startCountingManager(namespace)
 		for name, opt := range specs {
 			Expect(k8sClient.Create(ctx, newInferenceService(namespace, name, opt))).To(Succeed())
 		}
@@ -86,7 +97,7 @@ var _ = Describe("an InferenceService whose children are already in shape", func
 			changed, settled = now != settled, now
 			return changed
 		}).WithPolling(time.Second).Should(BeFalse())
-		reconcilesBefore := reconcileCount()
+		reconcilesBefore := reconciles.snapshot()
 
 		By("touching every child with an annotation of another field manager, which triggers a reconcile each")
 		touched := 0
@@ -105,30 +116,124 @@ var _ = Describe("an InferenceService whose children are already in shape", func
 		// A Deployment and a Service each, an HPA each but "fixed-with-pdb", which has a PDB.
 		Expect(touched).To(Equal(len(specs) * 3))
 
-		By("checking the operator reconciled again and wrote nothing")
-		Eventually(reconcileCount).Should(BeNumerically(">=", reconcilesBefore+float64(len(specs))))
+		By("checking the operator reconciled each of them again and wrote nothing")
+		Eventually(func(g Gomega) {
+			for name := range specs {
+				key := types.NamespacedName{Namespace: namespace, Name: name}
+				g.Expect(reconciles.of(key)).To(BeNumerically(">", reconcilesBefore[key]),
+					"no reconcile of %s finished since its children were touched", key)
+			}
+		}).Should(Succeed())
 		Consistently(func() int { return managerWrites.in(namespace) - settled }).Should(BeZero(),
 			"the operator sent write requests for InferenceServices whose children were already in shape")
 	})
 })
 
-// reconcileCount is the number of reconciles of the InferenceService controller so far.
-func reconcileCount() float64 {
-	families, err := ctrlmetrics.Registry.Gather()
+// startCountingManager starts, for the rest of the spec, a second manager running the
+// InferenceService controller on namespace only, and returns the count of the reconciles
+// it finished, per InferenceService. Its requests are counted in managerWrites like the
+// suite manager's.
+//
+// Why a manager of its own: the suite manager reconciles the objects of every spec, and
+// its controller-wide figures (controller_runtime_reconcile_total) count other specs'
+// reconciles too, so they cannot show that these objects were reconciled. This manager
+// runs the same SetupWithManager, so it gets the same events; controller-runtime logs
+// every reconcile it finishes at level 5 with the request's namespace and name, which the
+// manager's logger counts. Both managers act on the same objects with the same code, so
+// neither may write.
+func startCountingManager(namespace string) *reconcileCounter {
+	GinkgoHelper()
+	counter := &reconcileCounter{counts: map[types.NamespacedName]int{}}
+	mgrCfg := rest.CopyConfig(cfg)
+	mgrCfg.Wrap(managerWrites.wrap)
+	mgr, err := ctrl.NewManager(mgrCfg, ctrl.Options{
+		Scheme:  scheme,
+		Logger:  logr.New(&countingLogSink{counter: counter, forward: logf.Log.WithName("counting-manager").GetSink()}),
+		Metrics: metricsserver.Options{BindAddress: "0"},
+		Cache:   CacheOptions([]string{namespace}),
+		// The suite manager already runs a controller named "inferenceservice".
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	})
 	Expect(err).NotTo(HaveOccurred())
-	for _, family := range families {
-		if family.GetName() != "controller_runtime_reconcile_total" {
-			continue
-		}
-		for _, m := range family.GetMetric() {
-			labels := map[string]string{}
-			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
+	Expect(NewInferenceServiceReconciler(mgr, render.Config{}, 2).SetupWithManager(mgr)).To(Succeed())
+	mgrCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer GinkgoRecover()
+		defer close(done)
+		Expect(mgr.Start(mgrCtx)).To(Succeed())
+	}()
+	DeferCleanup(func() {
+		stop()
+		<-done
+	})
+	return counter
+}
+
+// reconcileCounter counts finished reconciles by the request's namespace and name.
+type reconcileCounter struct {
+	mu     sync.Mutex
+	counts map[types.NamespacedName]int
+}
+
+func (c *reconcileCounter) of(key types.NamespacedName) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.counts[key]
+}
+
+func (c *reconcileCounter) snapshot() map[types.NamespacedName]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.counts)
+}
+
+// reconcileDone is what controller-runtime logs (at level 5) when a reconcile returned
+// neither an error nor a requeue.
+const reconcileDone = "Reconcile successful"
+
+// countingLogSink counts reconcileDone lines by their "namespace" and "name" values and
+// forwards every line up to debug level to forward.
+type countingLogSink struct {
+	counter *reconcileCounter
+	forward logr.LogSink
+	values  []any
+}
+
+func (s *countingLogSink) Init(info logr.RuntimeInfo) { s.forward.Init(info) }
+
+func (s *countingLogSink) Enabled(int) bool { return true }
+
+func (s *countingLogSink) Info(level int, msg string, keysAndValues ...any) {
+	if msg == reconcileDone {
+		var key types.NamespacedName
+		all := append(slices.Clone(s.values), keysAndValues...)
+		for i := 0; i+1 < len(all); i += 2 {
+			switch all[i] {
+			case "namespace":
+				key.Namespace, _ = all[i+1].(string)
+			case "name":
+				key.Name, _ = all[i+1].(string)
 			}
-			if labels["controller"] == "inferenceservice" && labels["result"] == "success" {
-				return m.GetCounter().GetValue()
-			}
 		}
+		s.counter.mu.Lock()
+		s.counter.counts[key]++
+		s.counter.mu.Unlock()
 	}
-	return 0
+	if level <= 1 && s.forward.Enabled(level) {
+		s.forward.Info(level, msg, keysAndValues...)
+	}
+}
+
+func (s *countingLogSink) Error(err error, msg string, keysAndValues ...any) {
+	s.forward.Error(err, msg, keysAndValues...)
+}
+
+func (s *countingLogSink) WithValues(keysAndValues ...any) logr.LogSink {
+	return &countingLogSink{counter: s.counter, forward: s.forward.WithValues(keysAndValues...),
+		values: append(slices.Clone(s.values), keysAndValues...)}
+}
+
+func (s *countingLogSink) WithName(name string) logr.LogSink {
+	return &countingLogSink{counter: s.counter, forward: s.forward.WithName(name), values: s.values}
 }
