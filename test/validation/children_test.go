@@ -1,0 +1,94 @@
+package validation
+
+import (
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
+	"github.com/inferenceops/inference-operator/internal/controller"
+	"github.com/inferenceops/inference-operator/internal/render"
+)
+
+// placeholderUID stands in for the UID of an InferenceService that was never stored: the
+// owner reference every child carries must name one.
+const placeholderUID = types.UID("00000000-0000-4000-8000-000000000001")
+
+// decode turns a manifest into the typed InferenceService the operator would read. It
+// fails for manifests whose values do not fit the Go types (a string for a number).
+func decode(obj *unstructured.Unstructured) (*servingv1alpha1.InferenceService, error) {
+	isvc := &servingv1alpha1.InferenceService{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(obj.Object, isvc); err != nil {
+		return nil, err
+	}
+	if isvc.UID == "" {
+		isvc.UID = placeholderUID
+	}
+	return isvc, nil
+}
+
+// childRefusals renders the children of isvc with the operator's builders and sends each
+// to the API server the way the operator writes it, a server-side apply under its field
+// manager, here in a dry run. It returns what the API server refused.
+func childRefusals(isvc *servingv1alpha1.InferenceService) []error {
+	var refusals []error
+	for _, child := range renderedChildren(isvc) {
+		content, err := applyContent(child)
+		if err != nil {
+			refusals = append(refusals, err)
+			continue
+		}
+		err = k8sClient.Apply(ctx, client.ApplyConfigurationFromUnstructured(content),
+			client.FieldOwner(controller.FieldOwner), client.ForceOwnership, client.DryRunAll)
+		if err != nil {
+			refusals = append(refusals, fmt.Errorf("%s: %w", content.GetKind(), err))
+		}
+	}
+	return refusals
+}
+
+// renderedChildren is every child the spec asks for.
+func renderedChildren(isvc *servingv1alpha1.InferenceService) []client.Object {
+	children := []client.Object{render.Deployment(isvc), render.Service(isvc)}
+	if hpa := render.HorizontalPodAutoscaler(isvc); hpa != nil {
+		children = append(children, hpa)
+	}
+	if pdb := render.PodDisruptionBudget(isvc); pdb != nil {
+		children = append(children, pdb)
+	}
+	return children
+}
+
+// applyContent is the body of the operator's apply request for a typed child: its
+// unstructured form without the zero values a typed object serialises (an empty status,
+// nulls). It repeats the controller's unexported toApplyConfiguration, which a test
+// package cannot call, so that what is sent here is byte for byte what the operator sends.
+func applyContent(obj client.Object) (*unstructured.Unstructured, error) {
+	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil, fmt.Errorf("converting %T: %w", obj, err)
+	}
+	delete(content, "status")
+	dropNulls(content)
+	return &unstructured.Unstructured{Object: content}, nil
+}
+
+func dropNulls(m map[string]any) {
+	for k, v := range m {
+		switch v := v.(type) {
+		case nil:
+			delete(m, k)
+		case map[string]any:
+			dropNulls(v)
+		case []any:
+			for _, item := range v {
+				if im, ok := item.(map[string]any); ok {
+					dropNulls(im)
+				}
+			}
+		}
+	}
+}
