@@ -67,6 +67,7 @@ refused "watchNamespaces: [Team_A]" "at '/watchNamespaces/0'" --set 'watchNamesp
 refused "leaderElection.leaseDuration: 15 (no unit)" "at '/leaderElection/leaseDuration'" --set-string leaderElection.leaseDuration=15
 refused "maxConcurrentReconciles: 0" "at '/maxConcurrentReconciles'" --set maxConcurrentReconciles=0
 refused "metrics.port: 70000" "at '/metrics/port'" --set metrics.port=70000
+refused "clusterDomain: Cluster_Local" "at '/clusterDomain'" --set clusterDomain=Cluster_Local
 refused "a ServiceMonitor without metrics" "metrics.serviceMonitor.enabled needs metrics.enabled: true" \
 	--set metrics.enabled=false --set metrics.serviceMonitor.enabled=true
 
@@ -85,7 +86,8 @@ expect_count 0 ServiceMonitor inference-operator-metrics-monitor "no ServiceMoni
 expect_no_line "monitoring.coreos.com" "nothing of the Prometheus operator"
 expect_line "image: \"inference-operator:$(awk '$1 == "appVersion:" {gsub(/"/, "", $2); print $2}' "${chart}/Chart.yaml")\"" "the image tag is the appVersion"
 for arg in --leader-elect --metrics-bind-address=:8443 --metrics-secure=true --zap-log-level=info \
-	--kube-api-qps=50 --kube-api-burst=100 --max-concurrent-reconciles=4 --leader-election-lease-duration=15s; do
+	--kube-api-qps=50 --kube-api-burst=100 --max-concurrent-reconciles=4 --leader-election-lease-duration=15s \
+	--cluster-domain=cluster.local; do
 	expect_line "- ${arg}" "the manager runs with ${arg}"
 done
 expect_no_line "--watch-namespaces" "no --watch-namespaces"
@@ -125,7 +127,7 @@ step "Every option (${chart}/ci/full-values.yaml)"
 out="$(render -f "${chart}/ci/full-values.yaml")"
 for arg in --leader-election-namespace=chart-leases --watch-namespaces=chart-team-a,chart-team-b --zap-log-level=2 \
 	--kube-api-qps=25.5 --max-concurrent-reconciles=8 --health-probe-bind-address=:9440 --metrics-bind-address=:9443 \
-	--enable-http2=true --zap-encoder=console --zap-devel=false; do
+	--enable-http2=true --zap-encoder=console --zap-devel=false --cluster-domain=cluster.example; do
 	expect_line "- ${arg}" "the manager runs with ${arg}"
 done
 expect_count 1 ServiceMonitor inference-operator-full-metrics-monitor "a ServiceMonitor"
