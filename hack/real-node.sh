@@ -27,8 +27,9 @@
 # bind mounts that keep /var/lib/kubelet, /var/lib/cni, /run/containerd and
 # /var/log/containers inside the state folder) exists only in that mount namespace.
 #
-# What it changes on the host, all undone by down: the three global sysctls the kubelet
-# sets (recorded before, restored after), cgroups under /sys/fs/cgroup/*/kubepods, and
+# What it changes on the host, all undone by down: the global sysctls the kubelet
+# sets (vm.overcommit_memory, kernel.panic, kernel.panic_on_oops here; recorded before,
+# restored after), cgroups under /sys/fs/cgroup/*/kubepods, and
 # four empty mount-point folders (the paths above; up refuses to start if any exists).
 # One real node per machine (those host paths and sysctls are global).
 #
@@ -101,6 +102,14 @@ warn() { echo "WARNING: $*" >&2; }
 die() {
 	echo "ERROR: $*" >&2
 	exit 1
+}
+
+# alive PID: the process exists and is not a zombie (a process whose parent is gone is
+# reaped by init, which may take a moment; for stopping it has exited).
+alive() {
+	local st
+	st="$(cut -d' ' -f3 2>/dev/null <"/proc/$1/stat")" || return 1
+	[[ -n "${st}" && "${st}" != Z && "${st}" != X ]]
 }
 
 need_root() { [[ "$(id -u)" == 0 ]] || die "the real node needs root (namespaces, cgroups, iptables)"; }
@@ -353,7 +362,7 @@ proc_pid() {
 	local f="${pids}/$1.pid" pid
 	[[ -f "${f}" ]] || return 1
 	pid="$(cat "${f}")"
-	[[ -n "${pid}" && -d "/proc/${pid}" ]] || return 1
+	[[ -n "${pid}" ]] && alive "${pid}" || return 1
 	[[ "$(readlink "/proc/${pid}/ns/net" 2>/dev/null)" == "$(sed -n 's/^NET_NS=//p' "${ns_file}" 2>/dev/null)" ]] || return 1
 	echo "${pid}"
 }
@@ -363,10 +372,10 @@ stop_proc() {
 	if pid="$(proc_pid "${name}")"; then
 		kill -TERM "${pid}" 2>/dev/null || true
 		for _ in $(seq 100); do
-			[[ -d "/proc/${pid}" ]] || break
+			alive "${pid}" || break
 			sleep 0.1
 		done
-		if [[ -d "/proc/${pid}" ]]; then
+		if alive "${pid}"; then
 			warn "${name} (pid ${pid}) did not stop in 10 s: killing it"
 			kill -KILL "${pid}" 2>/dev/null || true
 		fi
@@ -768,7 +777,7 @@ cmd_down() {
 	if [[ -n "${holder}" ]]; then
 		kill -TERM "${holder}" 2>/dev/null || true
 		for _ in $(seq 50); do
-			[[ -d "/proc/${holder}" ]] || break
+			alive "${holder}" || break
 			sleep 0.1
 		done
 		info "stopped the namespace holder (pid ${holder}); its mounts and links are gone with it"
