@@ -39,6 +39,8 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# exec, kubectl and load-image take paths relative to the caller's folder.
+caller_pwd="${PWD}"
 cd "${root}"
 
 # --- Pinned versions ---------------------------------------------------------------------
@@ -236,7 +238,7 @@ in_ns() {
 	local pid
 	pid="$(holder_pid)" || die "the real node is not running (hack/real-node.sh up)"
 	KUBECONFIG="${kubeconfig}" KUBECACHEDIR="${state_dir}/kube-cache" CONTAINERD_ADDRESS="${ctr_sock}" CONTAINERD_NAMESPACE=k8s.io \
-		nsenter -t "${pid}" -n -m --wd="${PWD}" -- "$@"
+		nsenter -t "${pid}" -n -m --wd="${caller_pwd}" -- "$@"
 }
 
 k() { in_ns "${k8s_dir}/kubectl" --kubeconfig "${kubeconfig}" "$@"; }
@@ -884,8 +886,8 @@ cmd_status() {
 
 cmd_load_image() {
 	local f="${1:-}"
+	[[ "${f}" == /* ]] || f="${caller_pwd}/${f}"
 	[[ -f "${f}" ]] || die "usage: $0 load-image TARBALL (a docker-archive or OCI tarball)"
-	f="$(cd "$(dirname "${f}")" && pwd)/$(basename "${f}")"
 	ctr images import --platform "${goos}/${goarch}" "${f}"
 }
 
