@@ -14,10 +14,13 @@ const (
 	DefaultPort                  int32 = 8080
 	DefaultHealthPath                  = "/v2/health/ready"
 	DefaultStartupTimeoutSeconds int32 = 600
-	DefaultMinReplicas           int32 = 1
-	DefaultMaxReplicas           int32 = 10
-	DefaultCPUUtilization        int32 = 50
-	DefaultServicePort           int32 = 80
+	DefaultDrainSeconds          int32 = 5
+	// DefaultTerminationGracePeriodSeconds is Kubernetes' own default.
+	DefaultTerminationGracePeriodSeconds int64 = 30
+	DefaultMinReplicas                   int32 = 1
+	DefaultMaxReplicas                   int32 = 10
+	DefaultCPUUtilization                int32 = 50
+	DefaultServicePort                   int32 = 80
 )
 
 // InferenceServiceSpec describes the model server to run and how to scale and expose it.
@@ -25,6 +28,7 @@ const (
 // +kubebuilder:validation:XValidation:rule="!(has(self.replicas) && has(self.autoscaling))",message="spec.replicas and spec.autoscaling are mutually exclusive: set replicas for a fixed count, or autoscaling for a HorizontalPodAutoscaler",fieldPath=".replicas"
 // +kubebuilder:validation:XValidation:rule="!has(self.volumeMounts) || self.volumeMounts.all(m, has(self.volumes) && m.name in self.volumes.map(v, v.name))",message="spec.volumeMounts[*].name must name a volume of spec.volumes",fieldPath=".volumeMounts"
 // +kubebuilder:validation:XValidation:rule="!has(self.volumeMounts) || !self.volumeMounts.exists(m, has(m.mountPropagation) && m.mountPropagation == 'Bidirectional') || (has(self.containerSecurityContext) && has(self.containerSecurityContext.privileged) && self.containerSecurityContext.privileged)",message="spec.volumeMounts[*].mountPropagation Bidirectional needs spec.containerSecurityContext.privileged true",fieldPath=".volumeMounts"
+// +kubebuilder:validation:XValidation:rule="!has(self.drainSeconds) || self.drainSeconds == 0 || self.drainSeconds < (has(self.terminationGracePeriodSeconds) ? self.terminationGracePeriodSeconds : 30)",message="spec.drainSeconds must be less than spec.terminationGracePeriodSeconds (default 30): the pod is killed when the grace period ends, drained or not",fieldPath=".drainSeconds"
 type InferenceServiceSpec struct {
 	// image is the container image of the model server, for example
 	// "nvcr.io/nvidia/tritonserver:24.08-py3" or "kserve/sklearnserver:v0.14.0".
@@ -303,7 +307,7 @@ type InferenceServiceSpec struct {
 	// +kubebuilder:validation:XValidation:rule="(!has(self.seccompProfile) || (self.seccompProfile.type in ['RuntimeDefault', 'Unconfined', 'Localhost'] && (self.seccompProfile.type == 'Localhost' ? (has(self.seccompProfile.localhostProfile) && (!self.seccompProfile.localhostProfile.startsWith('/') && self.seccompProfile.localhostProfile != '..' && !self.seccompProfile.localhostProfile.startsWith('../') && !self.seccompProfile.localhostProfile.endsWith('/..'))) : !has(self.seccompProfile.localhostProfile)))) && (!has(self.appArmorProfile) || (self.appArmorProfile.type in ['RuntimeDefault', 'Unconfined', 'Localhost'] && (self.appArmorProfile.type == 'Localhost' ? (has(self.appArmorProfile.localhostProfile) && self.appArmorProfile.localhostProfile != '' && !self.appArmorProfile.localhostProfile.startsWith(' ') && !self.appArmorProfile.localhostProfile.endsWith(' ') && size(self.appArmorProfile.localhostProfile) <= 4095) : !has(self.appArmorProfile.localhostProfile))))",message="spec.containerSecurityContext seccompProfile and appArmorProfile: type must be RuntimeDefault, Unconfined or Localhost, and localhostProfile (a relative path) is set exactly when type is Localhost"
 	// +kubebuilder:validation:XValidation:rule="!has(self.procMount) || self.procMount == 'Default'",message="spec.containerSecurityContext.procMount must be Default (Unmasked needs a pod without host users, which an InferenceService does not set)"
 	// +kubebuilder:validation:XValidation:rule="!(has(self.privileged) && self.privileged && has(self.allowPrivilegeEscalation) && !self.allowPrivilegeEscalation)",message="spec.containerSecurityContext: a privileged container cannot set allowPrivilegeEscalation to false"
-	// +kubebuilder:validation:XValidation:rule="!has(self.capabilities) || !has(self.capabilities.add) || !('CAP_SYS_ADMIN' in self.capabilities.add) || (has(self.privileged) && self.privileged) || (has(self.allowPrivilegeEscalation) && self.allowPrivilegeEscalation)",message="spec.containerSecurityContext.capabilities.add: CAP_SYS_ADMIN needs allowPrivilegeEscalation true (the operator sets it to false when it is left out)"
+	// +kubebuilder:validation:XValidation:rule="!has(self.capabilities) || !has(self.capabilities.add) || !('CAP_SYS_ADMIN' in self.capabilities.add) || !has(self.allowPrivilegeEscalation) || self.allowPrivilegeEscalation",message="spec.containerSecurityContext: a container that adds CAP_SYS_ADMIN cannot set allowPrivilegeEscalation to false"
 	ContainerSecurityContext *corev1.SecurityContext `json:"containerSecurityContext,omitempty"`
 
 	// terminationGracePeriodSeconds is how long a pod may take to finish in-flight
@@ -312,6 +316,18 @@ type InferenceServiceSpec struct {
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=86400
 	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty"`
+
+	// drainSeconds is how long a pod that is asked to stop keeps serving before its model
+	// server gets SIGTERM: the time it takes the Service to stop sending it new requests
+	// (the endpoint removed, kube-proxy and load balancers updated). Without it a scale-in
+	// or a rollout fails the requests that still arrive in that moment. It is rendered as a
+	// preStop sleep hook, which needs no shell in the image, and counts against
+	// terminationGracePeriodSeconds. Default 5 (at most the grace period less one second);
+	// 0 turns the pause off.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=3600
+	DrainSeconds *int32 `json:"drainSeconds,omitempty"`
 
 	// strategy is the Deployment's update strategy. RollingUpdate (default) keeps serving
 	// during a rollout; Recreate stops old pods first, which a GPU-bound service with no

@@ -2,6 +2,7 @@ package render
 
 import (
 	"math"
+	"slices"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -80,6 +81,7 @@ func podSpec(isvc *servingv1alpha1.InferenceService) corev1.PodSpec {
 			ReadinessProbe:  readiness,
 			StartupProbe:    startupProbe(isvc, readiness),
 			LivenessProbe:   spec.LivenessProbe,
+			Lifecycle:       lifecycle(isvc),
 			VolumeMounts:    spec.VolumeMounts,
 			SecurityContext: containerSecurityContext(spec.ContainerSecurityContext),
 		}},
@@ -119,13 +121,38 @@ func containerSecurityContext(user *corev1.SecurityContext) *corev1.SecurityCont
 	if user != nil {
 		sc = user.DeepCopy()
 	}
-	if sc.AllowPrivilegeEscalation == nil && !ptr.Deref(sc.Privileged, false) {
+	if sc.AllowPrivilegeEscalation == nil && !ptr.Deref(sc.Privileged, false) && !addsSysAdmin(sc) {
 		sc.AllowPrivilegeEscalation = ptr.To(false)
 	}
 	if sc.Capabilities == nil {
 		sc.Capabilities = &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}
 	}
 	return sc
+}
+
+// addsSysAdmin tells whether sc adds CAP_SYS_ADMIN, which Kubernetes refuses together with
+// allowPrivilegeEscalation false: that default is then left out.
+func addsSysAdmin(sc *corev1.SecurityContext) bool {
+	return sc.Capabilities != nil && slices.Contains(sc.Capabilities.Add, "CAP_SYS_ADMIN")
+}
+
+// lifecycle pauses a stopping pod for spec.drainSeconds before its model server gets
+// SIGTERM, while the Service stops routing to it: the endpoint is removed at the same
+// moment the hook starts, but kube-proxy on every node, and any load balancer, take a
+// moment to follow, and requests they still send must find the server up. The pause is a
+// sleep hook, run by the kubelet, so images without a shell get it too. It stays one
+// second inside the grace period, after which the pod is killed anyway.
+func lifecycle(isvc *servingv1alpha1.InferenceService) *corev1.Lifecycle {
+	drain := int64(servingv1alpha1.DefaultDrainSeconds)
+	if isvc.Spec.DrainSeconds != nil {
+		drain = int64(*isvc.Spec.DrainSeconds)
+	}
+	grace := ptr.Deref(isvc.Spec.TerminationGracePeriodSeconds, servingv1alpha1.DefaultTerminationGracePeriodSeconds)
+	drain = min(drain, grace-1)
+	if drain <= 0 {
+		return nil
+	}
+	return &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: drain}}}
 }
 
 // readinessProbe is the user's readiness probe or, by default, an HTTP GET of healthPath

@@ -488,6 +488,15 @@ func TestDeploymentSecurityDefaultsGiveWayToTheSpec(t *testing.T) {
 			},
 		},
 		{
+			name: "a container adding CAP_SYS_ADMIN is not given allowPrivilegeEscalation false, which Kubernetes would refuse",
+			mutate: func(i *servingv1alpha1.InferenceService) {
+				i.Spec.ContainerSecurityContext = &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Add: []corev1.Capability{"CAP_SYS_ADMIN"}}}
+			},
+			check: func(g Gomega, _ corev1.PodSpec, c corev1.Container) {
+				g.Expect(c.SecurityContext.AllowPrivilegeEscalation).To(BeNil())
+			},
+		},
+		{
 			name:   "the token is mounted when asked",
 			mutate: func(i *servingv1alpha1.InferenceService) { i.Spec.AutomountServiceAccountToken = ptr.To(true) },
 			check: func(g Gomega, pod corev1.PodSpec, _ corev1.Container) {
@@ -500,6 +509,35 @@ func TestDeploymentSecurityDefaultsGiveWayToTheSpec(t *testing.T) {
 			isvc := newInferenceService(tt.mutate)
 			dep := render.Deployment(isvc)
 			tt.check(NewWithT(t), dep.Spec.Template.Spec, container(t, dep))
+		})
+	}
+}
+
+// A stopping pod keeps serving for drainSeconds before its server gets SIGTERM, so the
+// requests that still arrive while the Service stops routing to it are answered.
+func TestDeploymentDrainsStoppingPods(t *testing.T) {
+	sleep := func(seconds int64) *corev1.Lifecycle {
+		return &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: seconds}}}
+	}
+	tests := []struct {
+		name  string
+		drain *int32
+		grace *int64
+		want  *corev1.Lifecycle
+	}{
+		{name: "default: 5 s", want: sleep(5)},
+		{name: "longer", drain: ptr.To[int32](20), grace: ptr.To[int64](120), want: sleep(20)},
+		{name: "turned off", drain: ptr.To[int32](0), want: nil},
+		{name: "the default stays inside a short grace period", grace: ptr.To[int64](3), want: sleep(2)},
+		{name: "no grace period, no pause", grace: ptr.To[int64](0), want: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			isvc := newInferenceService(func(i *servingv1alpha1.InferenceService) {
+				i.Spec.DrainSeconds, i.Spec.TerminationGracePeriodSeconds = tt.drain, tt.grace
+			})
+
+			NewWithT(t).Expect(render.Deployment(isvc).Spec.Template.Spec.Containers[0].Lifecycle).To(Equal(tt.want))
 		})
 	}
 }

@@ -302,6 +302,12 @@ var families = []func(r *rand.Rand) mutation{
 			return mutation{"spec.affinity." + kind, map[string]any{"preferredDuringSchedulingIgnoredDuringExecution": []any{map[string]any{"weight": pick(r, 0, 1, 100, 101), "podAffinityTerm": term}}}}
 		}
 	},
+	func(r *rand.Rand) mutation { // drain and grace period, rendered as a preStop sleep inside the grace period
+		if r.IntN(2) == 0 {
+			return mutation{"spec.terminationGracePeriodSeconds", pick(r, 0, 1, 3, 30, 120)}
+		}
+		return mutation{"spec.drainSeconds", pick(r, -1, 0, 1, 5, 29, 30, 45)}
+	},
 	func(r *rand.Rand) mutation { // service account and priority class names
 		return mutation{"spec." + pick(r, "serviceAccountName", "priorityClassName"), pick(r, "model-reader", "a.b", "A", "-a", "a_b", randomString(r, nameAlphabet, 12))}
 	},

@@ -62,6 +62,12 @@
 - apiGroups:
   - serving.inferenceops.dev
   resources:
+  - inferenceservices/finalizers
+  verbs:
+  - update
+- apiGroups:
+  - serving.inferenceops.dev
+  resources:
   - inferenceservices/status
   verbs:
   - get
