@@ -110,7 +110,7 @@ func (r *InferenceServiceReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		return ctrl.Result{RequeueAfter: conflictRecheckInterval}, nil
 	case errors.As(reconcileErr, &previous):
 		return ctrl.Result{RequeueAfter: previousChildRecheckInterval}, nil
-	case apierrors.IsInvalid(reconcileErr):
+	case refused(reconcileErr):
 		// The API server refused a child built from this spec; retrying the same spec
 		// cannot help, and a spec change triggers a new reconcile anyway.
 		return ctrl.Result{}, reconcile.TerminalError(reconcileErr)

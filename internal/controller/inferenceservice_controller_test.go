@@ -404,7 +404,13 @@ var _ = Describe("InferenceService controller", func() {
 	Context("a spec the API server accepts but a child it refuses", func() {
 		It("reports ApplyFailed and Stalled with a Warning event, and recovers once the spec is fixed", func() {
 			Expect(k8sClient.Create(ctx, newInferenceService(namespace, "broken", func(i *servingv1alpha1.InferenceService) {
-				i.Spec.VolumeMounts = []corev1.VolumeMount{{Name: "not-declared", MountPath: "/models"}}
+				// Two mounts at one path: admission cannot check that within its cost
+				// budget, the Deployment's validation refuses it.
+				i.Spec.Volumes = []corev1.Volume{
+					{Name: "weights", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+					{Name: "cache", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+				}
+				i.Spec.VolumeMounts = []corev1.VolumeMount{{Name: "weights", MountPath: "/models"}, {Name: "cache", MountPath: "/models"}}
 			}))).To(Succeed())
 
 			Eventually(func(g Gomega) {
@@ -412,14 +418,14 @@ var _ = Describe("InferenceService controller", func() {
 				g.Expect(meta.FindStatusCondition(conds, "Ready")).To(And(
 					HaveField("Status", metav1.ConditionFalse),
 					HaveField("Reason", servingv1alpha1.ReasonApplyFailed),
-					HaveField("Message", ContainSubstring("not-declared"))))
-				g.Expect(meta.IsStatusConditionTrue(conds, servingv1alpha1.ConditionStalled)).To(BeTrue())
+					HaveField("Message", ContainSubstring("/models"))))
+				g.Expect(meta.IsStatusConditionTrue(conds, servingv1alpha1.ConditionStalled)).To(BeTrue(), "%v", conds)
 			}).Should(Succeed())
 			Eventually(warningEvents(namespace, "broken")).Should(ContainElement(HaveField("Reason", servingv1alpha1.ReasonApplyFailed)))
 
-			By("declaring the volume")
+			By("mounting the cache elsewhere")
 			updateSpec("broken", func(i *servingv1alpha1.InferenceService) {
-				i.Spec.Volumes = []corev1.Volume{{Name: "not-declared", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+				i.Spec.VolumeMounts[1].MountPath = "/cache"
 			})
 			Eventually(getDeployment("broken")).ShouldNot(BeNil())
 			Eventually(func(g Gomega) {

@@ -96,7 +96,8 @@ var _ = Describe("an InferenceService whose children are already in shape", func
 			now := managerWrites.in(namespace)
 			changed, settled = now != settled, now
 			return changed
-		}).WithPolling(time.Second).Should(BeFalse())
+		}).WithPolling(time.Second).MustPassRepeatedly(3).Should(BeFalse(),
+			"the writes of the first reconciles never stopped")
 		reconcilesBefore := reconciles.snapshot()
 
 		By("touching every child with an annotation of another field manager, which triggers a reconcile each")

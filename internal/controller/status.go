@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -76,9 +77,20 @@ func (o *observed) block(err error) error {
 	case errors.As(err, &previous):
 		o.blocked = &blocker{reason: servingv1alpha1.ReasonWaitingForPreviousChildren, message: previous.Error()}
 	default:
-		o.blocked = &blocker{reason: servingv1alpha1.ReasonApplyFailed, message: err.Error(), stalled: apierrors.IsInvalid(err)}
+		o.blocked = &blocker{reason: servingv1alpha1.ReasonApplyFailed, message: err.Error(), stalled: refused(err)}
 	}
 	return err
+}
+
+// refused tells whether the API server refused a child as it was built: invalid, or an
+// apply it cannot even turn into an object (duplicate list keys, such as two volume
+// mounts at one path, which admission cannot check within its CEL cost budget). Sending
+// the same child again cannot help.
+func refused(err error) bool {
+	// The API server reports an apply it cannot turn into a typed object as an internal
+	// error, recognisable only by its message.
+	return apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) ||
+		(err != nil && strings.Contains(err.Error(), "failed to create typed patch object"))
 }
 
 func asConflict(err error) (*errConflict, bool) {
