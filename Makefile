@@ -79,7 +79,7 @@ test-faults: ## Run the fault-injection suite (issue 5) on a fresh local simulat
 	@hack/test-faults.sh
 
 .PHONY: test-all
-test-all: test test-chart test-e2e test-faults bench-smoke ## The README's test command: unit and envtest, Helm chart, end to end, faults, benchmark smoke run.
+test-all: test image-check test-chart test-e2e test-faults test-real-node bench-smoke ## The README's test command: unit and envtest, images, Helm chart, end to end, faults, the real node, benchmark smoke run.
 
 .PHONY: demo
 demo: ## The main job: a local simulated cluster, the operator, the sample scaling out and back in.
@@ -113,8 +113,8 @@ bench-smoke: control-plane ## Run the benchmark with a small N (CI, about 2 minu
 ##@ Build
 
 .PHONY: build
-build: manifests generate fmt vet ## Build the manager binary into bin/manager.
-	go build -o bin/manager cmd/main.go
+build: manifests generate fmt vet ## Build the manager binary into bin/manager (the same static build make image packs).
+	CGO_ENABLED=0 go build -trimpath -o bin/manager ./cmd
 
 .PHONY: run
 run: manifests generate fmt vet ## Run the operator from your host against the cluster in KUBECONFIG.
