@@ -115,7 +115,7 @@ func (r *InferenceServiceReconciler) checkControlled(isvc *servingv1alpha1.Infer
 // When the name is taken by a child of isvc that the cache has not seen yet, that child
 // is applied.
 func (r *InferenceServiceReconciler) createChild(ctx context.Context, isvc *servingv1alpha1.InferenceService, desired client.Object) (client.Object, error) {
-	content, err := toApplyConfiguration(desired)
+	content, err := ApplyContent(desired)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +146,7 @@ func (r *InferenceServiceReconciler) createChild(ctx context.Context, isvc *serv
 // apply, nothing is sent: an apply of an unchanged object is still a write request, and
 // a resync of thousands of InferenceServices must cost none.
 func (r *InferenceServiceReconciler) applyChild(ctx context.Context, desired, live client.Object) (client.Object, error) {
-	content, err := toApplyConfiguration(desired)
+	content, err := ApplyContent(desired)
 	if err != nil {
 		return nil, err
 	}
@@ -331,11 +331,12 @@ func (r *InferenceServiceReconciler) handOffReplicas(ctx context.Context, live *
 	return nil
 }
 
-// toApplyConfiguration turns a typed object built by the render package into the
-// unstructured content of an apply request. Typed objects serialise some zero values
+// ApplyContent turns a typed object built by the render package into the unstructured
+// content of the operator's apply request for it. It is exported for the admission
+// suite, which sends exactly what the operator sends. Typed objects serialise some zero values
 // (creationTimestamp: null, an empty status); they are dropped so the operator claims
 // only the fields it means to set.
-func toApplyConfiguration(obj client.Object) (*unstructured.Unstructured, error) {
+func ApplyContent(obj client.Object) (*unstructured.Unstructured, error) {
 	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 	if err != nil {
 		return nil, fmt.Errorf("converting %T: %w", obj, err)

@@ -52,43 +52,16 @@ func childRefusals(isvc *servingv1alpha1.InferenceService) []error {
 
 // renderedChildren is every child the spec asks for.
 func renderedChildren(isvc *servingv1alpha1.InferenceService) []client.Object {
-	children := []client.Object{render.Deployment(isvc), render.Service(isvc)}
-	if hpa := render.HorizontalPodAutoscaler(isvc); hpa != nil {
-		children = append(children, hpa)
-	}
-	if pdb := render.PodDisruptionBudget(isvc); pdb != nil {
-		children = append(children, pdb)
+	var children []client.Object
+	for _, slot := range render.Desired(isvc).Slots() {
+		if slot.Desired != nil {
+			children = append(children, slot.Desired)
+		}
 	}
 	return children
 }
 
-// applyContent is the body of the operator's apply request for a typed child: its
-// unstructured form without the zero values a typed object serialises (an empty status,
-// nulls). It repeats the controller's unexported toApplyConfiguration, which a test
-// package cannot call, so that what is sent here is byte for byte what the operator sends.
+// applyContent is the body of the operator's apply request for a typed child.
 func applyContent(obj client.Object) (*unstructured.Unstructured, error) {
-	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
-	if err != nil {
-		return nil, fmt.Errorf("converting %T: %w", obj, err)
-	}
-	delete(content, "status")
-	dropNulls(content)
-	return &unstructured.Unstructured{Object: content}, nil
-}
-
-func dropNulls(m map[string]any) {
-	for k, v := range m {
-		switch v := v.(type) {
-		case nil:
-			delete(m, k)
-		case map[string]any:
-			dropNulls(v)
-		case []any:
-			for _, item := range v {
-				if im, ok := item.(map[string]any); ok {
-					dropNulls(im)
-				}
-			}
-		}
-	}
+	return controller.ApplyContent(obj)
 }
