@@ -130,7 +130,8 @@ func main() {
 		os.Exit(1)
 	}
 
-	if err := controller.NewInferenceServiceReconciler(mgr, render.Config{ClusterDomain: clusterDomain}, maxConcurrentReconciles).SetupWithManager(mgr); err != nil {
+	reconciler := controller.NewInferenceServiceReconciler(mgr, render.Config{ClusterDomain: clusterDomain}, maxConcurrentReconciles)
+	if err := reconciler.SetupWithManager(mgr); err != nil {
 		setupLog.Error(err, "Unable to create the controller", "controller", "InferenceService")
 		os.Exit(1)
 	}

@@ -27,7 +27,7 @@ type step struct {
 // replay computes the status of each step over the previous one, as successive reconciles
 // do, and returns the Ready condition after each.
 func replay(isvc *servingv1alpha1.InferenceService, steps []step) []metav1.Condition {
-	var out []metav1.Condition
+	out := make([]metav1.Condition, 0, len(steps))
 	for _, s := range steps {
 		status := computeStatus(isvc, observed{deployment: deploymentFixture(s.dep), service: serviceFixture(), hpa: hpaFixture()}, render.Config{})
 		isvc = isvc.DeepCopy()
