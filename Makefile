@@ -122,7 +122,7 @@ run: manifests generate fmt vet ## Run the operator from your host against the c
 
 .PHONY: docker-build
 docker-build: ## Build the manager image (needs a Docker engine).
-	$(CONTAINER_TOOL) build -t ${IMG} .
+	$(CONTAINER_TOOL) build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(IMAGE_REVISION) -t ${IMG} .
 
 .PHONY: docker-push
 docker-push: ## Push the manager image.
