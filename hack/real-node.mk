@@ -15,3 +15,7 @@ real-node-down: ## Stop the real node and remove everything it left (processes, 
 .PHONY: test-real-node
 test-real-node: ## Real node end to end: up, a real pod behind a ClusterIP Service, kubectl top, guard 0, down, check-clean.
 	@LOCALBIN=$(LOCALBIN) hack/test-real-node.sh
+
+.PHONY: test-real-operator
+test-real-operator: ## The operator on the real node, installed as users do: helm install (restricted Pod Security), metrics auth, a real inference, helm upgrade, uninstall, dist/install.yaml.
+	@LOCALBIN=$(LOCALBIN) hack/test-real-operator.sh
