@@ -130,10 +130,6 @@ demo_real() {
 	t=${SECONDS}
 	sed -n '/^apiVersion/,$p' "${sample}"
 	k apply --server-side -n "${namespace}" -f "${sample}"
-	# The HPA's default scale-down stabilization is 5 minutes; 30 s keeps the demo short.
-	echo "kubectl patch: spec.autoscaling.behavior.scaleDown.stabilizationWindowSeconds=30 (the HPA's default is 300)"
-	k patch infsvc "${name}" -n "${namespace}" --type merge \
-		-p '{"spec":{"autoscaling":{"behavior":{"scaleDown":{"stabilizationWindowSeconds":30}}}}}' >/dev/null
 
 	step "Waiting until it is Ready (the model server takes 10 s to load)"
 	k wait --for=condition=Ready --timeout=180s -n "${namespace}" "infsvc/${name}"

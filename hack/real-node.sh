@@ -905,7 +905,11 @@ load-image)
 exec)
 	shift
 	[[ $# -gt 0 ]] || die "usage: $0 exec CMD [ARGS...]"
-	in_ns "$@"
+	# exec, so that the pid a caller started is the command's own, and a signal to it
+	# reaches the command.
+	pid="$(holder_pid)" || die "the real node is not running (hack/real-node.sh up)"
+	KUBECONFIG="${kubeconfig}" KUBECACHEDIR="${state_dir}/kube-cache" CONTAINERD_ADDRESS="${ctr_sock}" CONTAINERD_NAMESPACE=k8s.io \
+		exec nsenter -t "${pid}" -n -m --wd="${caller_pwd}" -- "$@"
 	;;
 kubectl)
 	shift
