@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"sync"
 	"syscall"
 	"time"
 
@@ -20,19 +21,46 @@ type managerProcess struct {
 	cmd     *exec.Cmd
 	setting setting
 	// started is taken just before the process starts; the figures time from it.
-	started    time.Time
-	metricsURL string
-	logPath    string
+	started time.Time
+	logPath string
 
 	exited  chan struct{}
 	waitErr error
-	// pprofURL is the manager's Go profiling endpoint.
-	pprofURL string
+
+	// The metrics and Go profiling endpoints, found once the process listens (see
+	// endpoint).
+	mu        sync.Mutex
+	endpoints map[string]string
+}
+
+// endpoint returns the URL of path ("/metrics", "/debug/pprof/") on the manager. The
+// manager binds its servers to port 0, so the address is looked up, once, among the ones
+// the process listens on; until it listens, endpoint waits (bounded by ctx).
+func (m *managerProcess) endpoint(ctx context.Context, path string) (string, error) {
+	m.mu.Lock()
+	url, ok := m.endpoints[path]
+	m.mu.Unlock()
+	if ok {
+		return url, nil
+	}
+	addr, err := utils.WaitForHTTPAddr(ctx, m.cmd.Process.Pid, path)
+	if err != nil {
+		return "", err
+	}
+	url = "http://" + addr + path
+	m.mu.Lock()
+	m.endpoints[path] = url
+	m.mu.Unlock()
+	return url, nil
 }
 
 // profileCPU saves a CPU profile of the manager's next seconds (or until it exits) to path.
 func (m *managerProcess) profileCPU(ctx context.Context, seconds int, path string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%sprofile?seconds=%d", m.pprofURL, seconds), nil)
+	pprofURL, err := m.endpoint(ctx, "/debug/pprof/")
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%sprofile?seconds=%d", pprofURL, seconds), nil)
 	if err != nil {
 		return err
 	}
@@ -53,31 +81,19 @@ func (m *managerProcess) profileCPU(ctx context.Context, seconds int, path strin
 }
 
 // startManager runs the manager against the cluster in kubeconfig with the setting's
-// flags. Metrics are served over plain HTTP and the health probes on free loopback
-// ports; stdout and stderr go to logPath.
+// flags. Metrics (plain HTTP) and Go profiling are served on loopback ports the kernel
+// picks (port 0), the health probes not at all; stdout and stderr go to logPath.
 func startManager(path, kubeconfig, logPath string, s setting) (*managerProcess, error) {
-	metricsAddr, err := utils.FreeLoopbackAddr()
-	if err != nil {
-		return nil, err
-	}
-	probeAddr, err := utils.FreeLoopbackAddr()
-	if err != nil {
-		return nil, err
-	}
 	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	pprofAddr, err := utils.FreeLoopbackAddr()
 	if err != nil {
 		return nil, err
 	}
 	args := append([]string{
 		"--leader-elect=false",
-		"--metrics-bind-address=" + metricsAddr,
+		"--metrics-bind-address=127.0.0.1:0",
 		"--metrics-secure=false",
-		"--health-probe-bind-address=" + probeAddr,
-		"--pprof-bind-address=" + pprofAddr,
+		"--health-probe-bind-address=0",
+		"--pprof-bind-address=127.0.0.1:0",
 	}, s.managerFlags()...)
 	cmd := exec.Command(path, args...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
@@ -85,8 +101,7 @@ func startManager(path, kubeconfig, logPath string, s setting) (*managerProcess,
 	// The manager dies with the benchmark, whatever ends it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 
-	m := &managerProcess{cmd: cmd, setting: s, metricsURL: "http://" + metricsAddr + "/metrics", pprofURL: "http://" + pprofAddr + "/debug/pprof/",
-		logPath: logPath, exited: make(chan struct{})}
+	m := &managerProcess{cmd: cmd, setting: s, logPath: logPath, exited: make(chan struct{}), endpoints: map[string]string{}}
 	m.started = time.Now()
 	if err := cmd.Start(); err != nil {
 		_ = logFile.Close()
@@ -135,7 +150,11 @@ func (m *managerProcess) stop() error {
 
 // scrape reads the manager's metrics now.
 func (m *managerProcess) scrape(ctx context.Context) (metrics, error) {
-	return scrapeMetrics(ctx, m.metricsURL)
+	metricsURL, err := m.endpoint(ctx, "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	return scrapeMetrics(ctx, metricsURL)
 }
 
 // memory reads the manager's resident set now and its peak so far.

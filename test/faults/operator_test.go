@@ -3,10 +3,7 @@
 package faults
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -47,8 +44,8 @@ var (
 )
 
 // newOperator describes an operator process; flags are added to the ones every process
-// gets: metrics over plain HTTP on a free loopback port (read by the suite), no health
-// probe port, and log level 5, at which controller-runtime logs every reconcile
+// gets: metrics over plain HTTP on a loopback port the kernel picks (read by the suite),
+// no health probe port, and log level 5, at which controller-runtime logs every reconcile
 // ("Reconciling", "Reconcile successful") with the object's namespace and name.
 func newOperator(name string, flags ...string) *operatorProcess {
 	p := &operatorProcess{name: name, flags: flags, logPath: filepath.Join(logDir, name+".log")}
@@ -82,11 +79,10 @@ func (p *operatorProcess) start() {
 	}
 	log, err := os.OpenFile(p.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	ExpectWithOffset(1, err).NotTo(HaveOccurred())
-	addr, err := utils.FreeLoopbackAddr()
-	ExpectWithOffset(1, err).NotTo(HaveOccurred())
-	p.metricsAddr = addr
+	// The kernel picks the metrics port when the process binds; metricsURL finds it.
+	p.metricsAddr = ""
 	args := append([]string{
-		"--metrics-bind-address=" + p.metricsAddr,
+		"--metrics-bind-address=127.0.0.1:0",
 		"--metrics-secure=false",
 		"--health-probe-bind-address=0",
 		"--zap-log-level=5",
@@ -107,8 +103,8 @@ func (p *operatorProcess) start() {
 	}()
 	p.cmd, p.exited = cmd, exited
 	p.starts++
-	_, _ = fmt.Fprintf(GinkgoWriter, "%s operator %q started (start %d), pid %d, metrics http://%s/metrics, log %s\n",
-		time.Now().Format("15:04:05.000"), p.name, p.starts, cmd.Process.Pid, p.metricsAddr, p.logPath)
+	_, _ = fmt.Fprintf(GinkgoWriter, "%s operator %q started (start %d), pid %d, log %s\n",
+		time.Now().Format("15:04:05.000"), p.name, p.starts, cmd.Process.Pid, p.logPath)
 }
 
 // running tells whether the process started last is still alive.
@@ -215,23 +211,9 @@ func (p *operatorProcess) reconciles(namespace, name string) int {
 // (any when empty) named name (any when empty).
 func countLogLines(log, msg, namespace, name string) int {
 	count := 0
-	scanner := bufio.NewScanner(strings.NewReader(log))
-	scanner.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)
-	for scanner.Scan() {
-		line := scanner.Bytes()
-		if !bytes.Contains(line, []byte(msg)) {
-			continue
-		}
-		var entry struct {
-			Msg       string `json:"msg"`
-			Namespace string `json:"namespace"`
-			Name      string `json:"name"`
-		}
-		if json.Unmarshal(line, &entry) != nil || entry.Msg != msg {
-			continue
-		}
-		if (namespace == "" || entry.Namespace == namespace) && (name == "" || entry.Name == name) {
-			count++
+	for key, n := range utils.LoggedObjects(log, msg) {
+		if (namespace == "" || key.Namespace == namespace) && (name == "" || key.Name == name) {
+			count += n
 		}
 	}
 	return count
@@ -241,11 +223,12 @@ func countLogLines(log, msg, namespace, name string) int {
 // PATCH, DELETE) from client-go's rest_client_requests_total, as its metrics endpoint
 // reports them now.
 func (p *operatorProcess) writeRequests() (int, error) {
-	p.mu.Lock()
-	addr := p.metricsAddr
-	p.mu.Unlock()
 	c, cancel := context.WithTimeout(ctx(), 2*time.Second)
 	defer cancel()
+	addr, err := p.metricsEndpoint(c)
+	if err != nil {
+		return 0, err
+	}
 	req, err := http.NewRequestWithContext(c, http.MethodGet, "http://"+addr+"/metrics", nil)
 	if err != nil {
 		return 0, err
@@ -284,15 +267,30 @@ func (p *operatorProcess) writeRequests() (int, error) {
 	return total, nil
 }
 
+// metricsEndpoint returns the address the running process serves its metrics on, looked
+// up among the addresses it listens on (it binds port 0) the first time after each start.
+func (p *operatorProcess) metricsEndpoint(c context.Context) (string, error) {
+	p.mu.Lock()
+	addr, cmd := p.metricsAddr, p.cmd
+	p.mu.Unlock()
+	if addr != "" {
+		return addr, nil
+	}
+	if cmd == nil {
+		return "", fmt.Errorf("operator %q is not running", p.name)
+	}
+	addr, err := utils.WaitForHTTPAddr(c, cmd.Process.Pid, "/metrics")
+	if err != nil {
+		return "", err
+	}
+	p.mu.Lock()
+	if p.cmd == cmd { // not restarted meanwhile
+		p.metricsAddr = addr
+	}
+	p.mu.Unlock()
+	return addr, nil
+}
+
 // withoutReconcileLines drops the two lines controller-runtime logs at level 5 for every
 // reconcile, which would hide everything else in a failure report.
-func withoutReconcileLines(log string) string {
-	var b strings.Builder
-	for _, line := range strings.SplitAfter(log, "\n") {
-		if strings.Contains(line, `"msg":"Reconciling"`) || strings.Contains(line, `"msg":"Reconcile successful"`) {
-			continue
-		}
-		b.WriteString(line)
-	}
-	return b.String()
-}
+func withoutReconcileLines(log string) string { return utils.WithoutReconcileLines(log) }

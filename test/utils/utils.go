@@ -5,7 +5,6 @@ package utils
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -105,14 +104,4 @@ func InstallCRD(kubectlPath, kubeconfig string, waitTimeout time.Duration) error
 		}
 		time.Sleep(time.Second)
 	}
-}
-
-// FreeLoopbackAddr returns 127.0.0.1:PORT with a port nothing listens on now.
-func FreeLoopbackAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().String(), nil
 }
