@@ -35,6 +35,9 @@ var (
 	kubectlPath string
 	k8sClient   client.Client
 	operator    *operatorProcess
+	// apiProxy stands between the operator and the API server and records every request
+	// the operator sends; nothing else uses it.
+	apiProxy *utils.APIProxy
 )
 
 func TestE2E(t *testing.T) {
@@ -66,11 +69,16 @@ var _ = BeforeSuite(func() {
 	By("installing the CRD")
 	Expect(utils.InstallCRD(kubectlPath, kubeconfig, 30*time.Second)).To(Succeed())
 
-	By("building and starting the operator as a process")
+	By("building and starting the operator as a process, talking to the API server through a recording proxy")
 	managerBin := filepath.Join(projectDir, "bin", "e2e", "manager")
 	_, err = utils.Run(exec.Command("go", "build", "-o", managerBin, "./cmd"))
 	Expect(err).NotTo(HaveOccurred())
-	operator = &operatorProcess{binary: managerBin, logPath: filepath.Join(projectDir, "bin", "e2e", "manager.log")}
+	apiProxy, err = utils.StartAPIProxy(restConfig)
+	Expect(err).NotTo(HaveOccurred())
+	operatorKubeconfig := filepath.Join(projectDir, "bin", "e2e", "operator.kubeconfig")
+	Expect(apiProxy.WriteKubeconfig(operatorKubeconfig)).To(Succeed())
+	operator = &operatorProcess{binary: managerBin, kubeconfig: operatorKubeconfig,
+		logPath: filepath.Join(projectDir, "bin", "e2e", "manager.log")}
 	Expect(os.Remove(operator.logPath)).To(Or(Succeed(), MatchError(os.ErrNotExist)))
 	operator.start()
 
@@ -82,6 +90,9 @@ var _ = AfterSuite(func() {
 	if operator != nil {
 		operator.stop()
 	}
+	if apiProxy != nil {
+		Expect(apiProxy.Close()).To(Succeed())
+	}
 })
 
 // On failure, print what a developer needs to see: the operator's log, the events and
@@ -92,7 +103,8 @@ var _ = ReportAfterEach(func(report SpecReport) {
 	}
 	if operator != nil {
 		if log, err := os.ReadFile(operator.logPath); err == nil {
-			_, _ = fmt.Fprintf(GinkgoWriter, "\n===== operator log (last 200 lines)\n%s\n", tail(string(log), 200))
+			_, _ = fmt.Fprintf(GinkgoWriter, "\n===== operator log (last 200 lines but the per-reconcile ones)\n%s\n",
+				tail(utils.WithoutReconcileLines(string(log)), 200))
 		}
 	}
 	if out, err := kubectl("get", "events", "-A", "--sort-by=.lastTimestamp"); err == nil {
@@ -110,51 +122,92 @@ var _ = ReportAfterEach(func(report SpecReport) {
 	}
 })
 
-// operatorProcess is the manager binary running on the host against the cluster.
+// operatorProcess is the manager binary running on the host against the cluster, through
+// the recording proxy (kubeconfig). Every start appends to the same log.
 type operatorProcess struct {
-	binary  string
-	logPath string
-	cmd     *exec.Cmd
+	binary     string
+	kubeconfig string
+	logPath    string
+	cmd        *exec.Cmd
+	exited     chan struct{}
 }
 
+// start runs the operator with log level 5, at which controller-runtime logs every
+// reconcile with the object's namespace and name (utils.LogReconcileSuccessful).
 func (p *operatorProcess) start() {
 	log, err := os.OpenFile(p.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	Expect(err).NotTo(HaveOccurred())
 	p.cmd = exec.Command(p.binary,
 		"--metrics-bind-address=0",
 		"--health-probe-bind-address=0",
-		"--zap-log-level=debug",
+		"--zap-log-level=5",
 	)
-	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	p.cmd.Env = append(os.Environ(), "KUBECONFIG="+p.kubeconfig)
 	p.cmd.Stdout = log
 	p.cmd.Stderr = log
 	Expect(p.cmd.Start()).To(Succeed())
+	exited := make(chan struct{})
+	go func(cmd *exec.Cmd) {
+		_ = cmd.Wait()
+		_ = log.Close()
+		close(exited)
+	}(p.cmd)
+	p.exited = exited
 	_, _ = fmt.Fprintf(GinkgoWriter, "operator started, pid %d, log %s\n", p.cmd.Process.Pid, p.logPath)
+}
+
+// running tells whether the process started last is still alive.
+func (p *operatorProcess) running() bool {
+	if p.cmd == nil {
+		return false
+	}
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
 }
 
 // kill ends the operator with SIGKILL, as a crash or an OOM kill would.
 func (p *operatorProcess) kill() {
-	if p.cmd == nil || p.cmd.Process == nil {
+	if p.cmd == nil {
 		return
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	_ = p.cmd.Wait()
+	<-p.exited
 	p.cmd = nil
 }
 
 func (p *operatorProcess) stop() {
-	if p.cmd == nil || p.cmd.Process == nil {
+	if p.cmd == nil {
 		return
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = p.cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-p.exited:
+		p.cmd = nil
 	case <-time.After(15 * time.Second):
 		p.kill()
 	}
-	p.cmd = nil
+}
+
+// logSize is the current length of the log, to read what a later start writes.
+func (p *operatorProcess) logSize() int64 {
+	info, err := os.Stat(p.logPath)
+	if err != nil {
+		return 0
+	}
+	return info.Size()
+}
+
+// logSince returns the log written after it had the length from.
+func (p *operatorProcess) logSince(from int64) string {
+	content, err := os.ReadFile(p.logPath)
+	if err != nil || from > int64(len(content)) {
+		return ""
+	}
+	return string(content[from:])
 }
 
 func ctx() context.Context { return context.Background() }

@@ -229,10 +229,31 @@ var _ = Describe("inference-operator on a simulated cluster", Ordered, func() {
 
 	It("changes nothing that was already right when the operator restarts", func() {
 		before := snapshot(namespace, "iris")
+		all := &servingv1alpha1.InferenceServiceList{}
+		Expect(k8sClient.List(ctx(), all)).To(Succeed())
+		Expect(all.Items).NotTo(BeEmpty())
+
 		By("killing the operator and starting it again")
 		operator.kill()
+		logFrom := operator.logSize()
 		operator.start()
+
+		By(fmt.Sprintf("waiting until the new process has reconciled each of the %d InferenceServices", len(all.Items)))
+		// Without this, a restarted operator that died at once, or never reconciled,
+		// would leave everything unchanged too.
+		Eventually(func(g Gomega) {
+			if !operator.running() {
+				StopTrying("the restarted operator exited:\n" + tail(operator.logSince(logFrom), 40)).Now()
+			}
+			done := utils.LoggedObjects(operator.logSince(logFrom), utils.LogReconcileSuccessful)
+			for _, isvc := range all.Items {
+				g.Expect(done).To(HaveKey(client.ObjectKeyFromObject(&isvc)),
+					"the restarted operator has not reconciled %s/%s", isvc.Namespace, isvc.Name)
+			}
+		}, time.Minute).Should(Succeed())
+
 		Consistently(func(g Gomega) {
+			g.Expect(operator.running()).To(BeTrue(), "the restarted operator exited")
 			g.Expect(snapshot(namespace, "iris")).To(Equal(before))
 			g.Expect(meta.IsStatusConditionTrue(getISVC(g, "iris").Status.Conditions, servingv1alpha1.ConditionReady)).To(BeTrue())
 		}, 20*time.Second, time.Second).Should(Succeed())
