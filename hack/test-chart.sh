@@ -99,17 +99,29 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# free_port prints a TCP port that nothing listens on at 127.0.0.1.
-free_port() {
-	local p
-	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 20000))
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/${p}") 2>/dev/null; then
-			echo "${p}"
-			return
+# listen_port PID prints the port of the one TCP socket process PID listens on, read from
+# /proc (its socket inodes in /proc/PID/fd, their state in /proc/PID/net/tcp), waiting up
+# to 30 s. The manager binds port 0 and the kernel picks the port, so no other process can
+# take it between a choice and the bind.
+listen_port() {
+	local pid="$1" fd target hex inodes
+	for _ in $(seq 1 150); do
+		kill -0 "${pid}" 2>/dev/null || return 1
+		inodes=" "
+		for fd in /proc/"${pid}"/fd/*; do
+			target="$(readlink "${fd}" 2>/dev/null)" || continue
+			[[ "${target}" == socket:* ]] && inodes+="${target//[^0-9]/} "
+		done
+		# Columns: sl local_address rem_address st ... inode (10th); st 0A is LISTEN.
+		hex="$(awk -v inodes="${inodes}" 'NR > 1 && $4 == "0A" && index(inodes, " " $10 " ") { split($2, a, ":"); print a[2]; exit }' \
+			"/proc/${pid}/net/tcp")"
+		if [[ -n "${hex}" ]]; then
+			echo "$((16#${hex}))"
+			return 0
 		fi
+		sleep 0.2
 	done
-	fail "no free port found"
+	return 1
 }
 
 # --- Cluster ------------------------------------------------------------------------------
@@ -218,19 +230,23 @@ ok "all of them, in the renders of the default values and dist/chart/ci/*.yaml"
 # start_operator NAME: runs the manager on the host with the arguments of the installed
 # Deployment (so --watch-namespaces and every other chart flag apply), then overrides for a
 # process outside the cluster: the Lease namespace (there is no in-cluster namespace to
-# default to), loopback ports for metrics and probes.
+# default to), metrics on a loopback port the kernel picks (found with listen_port, the
+# only port the process listens on), and no health probes.
 start_operator() {
 	local name="$1" args=()
 	mapfile -t args < <(k -n "${release_ns}" get deploy "${release}-controller-manager" \
 		-o go-template='{{range (index .spec.template.spec.containers 0).args}}{{.}}{{"\n"}}{{end}}')
-	metrics_port="$(free_port)"
 	operator_log="${out_dir}/manager-${name}.log"
-	args+=(--leader-election-namespace="${release_ns}" --metrics-bind-address="127.0.0.1:${metrics_port}"
-		--health-probe-bind-address=127.0.0.1:0)
+	args+=(--leader-election-namespace="${release_ns}" --metrics-bind-address=127.0.0.1:0
+		--health-probe-bind-address=0 --pprof-bind-address=0)
 	echo "    manager ${args[*]}"
 	KUBECONFIG="${sa_kubeconfig}" "${manager}" "${args[@]}" >"${operator_log}" 2>&1 &
 	operator_pid=$!
-	ok "running as pid ${operator_pid} with the chart's ServiceAccount (log: ${operator_log})"
+	metrics_port="$(listen_port "${operator_pid}")" || {
+		tail -n 20 "${operator_log}" >&2
+		fail "the operator (pid ${operator_pid}) listens on no port (log ${operator_log})"
+	}
+	ok "running as pid ${operator_pid} with the chart's ServiceAccount, metrics on 127.0.0.1:${metrics_port} (log: ${operator_log})"
 }
 
 # expect_reconciled NAMESPACE NAME: the InferenceService's children exist, its status
