@@ -3,7 +3,10 @@
 #   - wrong values are refused by values.schema.json (or the chart's own checks) with a
 #     message naming the value;
 #   - helm template renders what each value promises (CRD policy, cluster-wide or
-#     per-namespace RBAC, the ServiceMonitor only when enabled, the manager's flags).
+#     per-namespace RBAC, the ServiceMonitor only when enabled, the manager's flags);
+#   - the security contexts land at the pod or the container as their names say, the
+#     deprecated names render as before with a warning (test/chart, a Go test that
+#     decodes the rendered Deployment).
 # make test-chart runs it before the cluster tests (hack/test-chart.sh).
 set -euo pipefail
 
@@ -132,5 +135,12 @@ for arg in --leader-election-namespace=chart-leases --watch-namespaces=chart-tea
 done
 expect_count 1 ServiceMonitor inference-operator-full-metrics-monitor "a ServiceMonitor"
 expect_count 0 ClusterRole inference-operator-full-inferenceservice-admin-role "no aggregated roles"
+
+step "Security contexts: the new names, the deprecated ones and their warning (go test ./test/chart)"
+if ! go_out="$(HELM="${HELM}" CHART_DIR="${chart}" go test -tags e2e ./test/chart/ -count=1 -v 2>&1)"; then
+	echo "${go_out}" >&2
+	fail "the security context checks failed (above)"
+fi
+sed -n 's/^ *--- PASS: \(.*\) ([0-9.]*s)$/    ok: \1/p' <<<"${go_out}"
 
 echo "Chart render checks passed."

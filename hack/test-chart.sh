@@ -12,7 +12,8 @@
 #      kubeconfig impersonating the chart's ServiceAccount, reconciles an InferenceService
 #      (Deployment, Service, HPA, PDB, status) and serves metrics only to callers bound to
 #      the metrics-reader ClusterRole: missing RBAC fails here;
-#   4. helm upgrade changing logLevel and resources;
+#   4. helm upgrade changing logLevel and resources; with the deprecated names of the
+#      security contexts (a warning, the same Deployment as before) and then the new ones;
 #   5. helm upgrade to watchNamespaces: no ClusterRole, a Role per namespace, and the
 #      operator (now with --watch-namespaces) still reconciles there;
 #   6. helm uninstall: the CRD is kept, everything else is gone; with crd.keep=false the
@@ -355,6 +356,29 @@ grep -qF '"--zap-log-level=debug"' <<<"${deploy_json}" || fail "the Deployment d
 	fail "the Deployment's memory limit is not 512Mi"
 k -n "${release_ns}" rollout status "deployment/${release}-controller-manager" --timeout=60s >/dev/null
 ok "revision 2: --zap-log-level=debug, memory limit 512Mi, rolled out"
+
+step "helm upgrade with the deprecated names of the security contexts, then with the new ones"
+# pod_sc / container_sc FIELD: a field of the manager pod's / container's securityContext.
+pod_sc() { k -n "${release_ns}" get deploy "${release}-controller-manager" -o jsonpath="{.spec.template.spec.securityContext.$1}"; }
+container_sc() { k -n "${release_ns}" get deploy "${release}-controller-manager" -o jsonpath="{.spec.template.spec.containers[0].securityContext.$1}"; }
+upgrade_out="$(helm upgrade "${release}" "${chart}" --namespace "${release_ns}" --reuse-values \
+	--set podSecurityContext.runAsUser=65532 --set securityContext.capabilities.drop='{ALL,NET_RAW}' --wait --timeout 3m)"
+grep -qF "WARNING: deprecated values (podSecurityContext is set)" <<<"${upgrade_out}" ||
+	fail "helm upgrade with podSecurityContext printed no deprecation warning:"$'\n'"${upgrade_out}"
+ok "helm upgrade prints: $(grep -F "WARNING: deprecated values" <<<"${upgrade_out}")"
+[[ "$(pod_sc runAsUser)" == 65532 && "$(pod_sc runAsNonRoot)" == true && "$(container_sc capabilities.drop)" == '["ALL","NET_RAW"]' &&
+	"$(container_sc readOnlyRootFilesystem)" == true && -z "$(container_sc runAsUser)" ]] ||
+	fail "the old names did not render as before: pod $(pod_sc '*'), container $(container_sc '*')"
+k -n "${release_ns}" rollout status "deployment/${release}-controller-manager" --timeout=60s >/dev/null
+ok "podSecurityContext went to the pod, securityContext to the container, rolled out under restricted Pod Security"
+# --reset-values drops the old names stored in the release; the earlier values are set again.
+upgrade_out="$(helm upgrade "${release}" "${chart}" --namespace "${release_ns}" --reset-values \
+	--set logLevel=debug --set resources.limits.memory=512Mi \
+	--set securityContext.runAsUser=65532 --set containerSecurityContext.capabilities.drop='{ALL,NET_RAW}' --wait --timeout 3m)"
+if grep -F "WARNING" <<<"${upgrade_out}"; then fail "helm upgrade with the new names printed a warning"; fi
+[[ "$(pod_sc runAsUser)" == 65532 && "$(container_sc capabilities.drop)" == '["ALL","NET_RAW"]' && -z "$(container_sc runAsUser)" ]] ||
+	fail "the new names did not render the same: pod $(pod_sc '*'), container $(container_sc '*')"
+ok "the same with the new names (securityContext for the pod, containerSecurityContext for the container), no warning"
 
 # --- 5. watchNamespaces --------------------------------------------------------------------
 
