@@ -130,7 +130,8 @@ func main() {
 		os.Exit(1)
 	}
 
-	reconciler := controller.NewInferenceServiceReconciler(mgr, render.Config{ClusterDomain: clusterDomain}, maxConcurrentReconciles)
+	renderConfig := render.Config{ClusterDomain: clusterDomain}
+	reconciler := controller.NewInferenceServiceReconciler(mgr, renderConfig, maxConcurrentReconciles)
 	if err := reconciler.SetupWithManager(mgr); err != nil {
 		setupLog.Error(err, "Unable to create the controller", "controller", "InferenceService")
 		os.Exit(1)

@@ -31,6 +31,8 @@ import (
 var (
 	defaultPod = corev1.PodSecurityContext{
 		RunAsNonRoot:   ptr.To(true),
+		RunAsUser:      ptr.To[int64](65532),
+		RunAsGroup:     ptr.To[int64](65532),
 		SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
 	}
 	defaultContainer = corev1.SecurityContext{

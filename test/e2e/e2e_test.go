@@ -84,7 +84,7 @@ var _ = Describe("inference-operator on a simulated cluster", Ordered, func() {
 
 	It("scales out under simulated CPU load and back in when it drops, with the CR following", func() {
 		By("raising the CPU usage of every pod to 800m (160% of the request)")
-		stopLoad := startBackground("hack/load.sh", "cpu", "iris", "800m", "-n", namespace, "--watch")
+		stopLoad := loadInBackground("cpu", "iris", "800m", "-n", namespace, "--watch")
 		Eventually(func(g Gomega) {
 			isvc := getISVC(g, "iris")
 			g.Expect(isvc.Status.DesiredReplicas).To(BeNumerically(">", 1))
@@ -129,7 +129,7 @@ var _ = Describe("inference-operator on a simulated cluster", Ordered, func() {
 		Eventually(func(g Gomega) { g.Expect(podsOf(namespace, "queue")).NotTo(BeEmpty()) }).Should(Succeed())
 
 		By("the adapter reporting a queue of 30 per pod and a queue_depth of 30")
-		stopQueue := startBackground("hack/load.sh", "queue", "queue", "30", "-n", namespace, "--watch")
+		stopQueue := loadInBackground("queue", "queue", "30", "-n", namespace, "--watch")
 		_, err := utils.Run(exec.Command("hack/load.sh", "external", "queue_depth", "30", "-n", namespace))
 		Expect(err).NotTo(HaveOccurred())
 		Eventually(targetsColumn("queue")).Should(Equal("inference_queue_length: 30/10"))
@@ -141,7 +141,7 @@ var _ = Describe("inference-operator on a simulated cluster", Ordered, func() {
 
 		By("the adapter reporting a queue of 2 per pod and a queue_depth of 2")
 		stopQueue()
-		stopQueue = startBackground("hack/load.sh", "queue", "queue", "2", "-n", namespace, "--watch")
+		stopQueue = loadInBackground("queue", "queue", "2", "-n", namespace, "--watch")
 		defer stopQueue()
 		_, err = utils.Run(exec.Command("hack/load.sh", "external", "queue_depth", "2", "-n", namespace))
 		Expect(err).NotTo(HaveOccurred())
@@ -385,10 +385,10 @@ func newISVC(namespace, name string, opts ...func(*servingv1alpha1.InferenceServ
 	return isvc
 }
 
-// startBackground starts a command from the repository root (for example a load
-// generator with --watch) and returns a function that stops it.
-func startBackground(name string, args ...string) func() {
-	cmd := exec.Command(name, args...)
+// loadInBackground runs hack/load.sh with args (a load kept with --watch) from the
+// repository root, and returns a function that stops it.
+func loadInBackground(args ...string) func() {
+	cmd := exec.Command("hack/load.sh", args...)
 	cmd.Dir = projectDir
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	cmd.Stdout = GinkgoWriter

@@ -160,7 +160,7 @@ var _ = Describe("Ready through autoscaling", Ordered, func() {
 		stopWatching := watchServing()
 
 		By("raising the CPU usage of every pod to 800m (160% of the request) until the HPA reaches 4")
-		stopLoad := startBackground("hack/load.sh", "cpu", key.Name, "800m", "-n", namespace, "--watch")
+		stopLoad := loadInBackground("cpu", key.Name, "800m", "-n", namespace, "--watch")
 		Eventually(func(g Gomega) {
 			isvc, _ := serving()
 			g.Expect(isvc).NotTo(BeNil())

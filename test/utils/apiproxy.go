@@ -119,11 +119,12 @@ func (p *APIProxy) Requests() []APIRequest {
 // WriteKubeconfig writes a kubeconfig that points at the proxy (no credentials: the proxy
 // adds its own).
 func (p *APIProxy) WriteKubeconfig(path string) error {
+	const name = "proxy"
 	config := clientcmdapi.NewConfig()
-	config.Clusters["proxy"] = &clientcmdapi.Cluster{Server: p.URL}
-	config.AuthInfos["proxy"] = &clientcmdapi.AuthInfo{}
-	config.Contexts["proxy"] = &clientcmdapi.Context{Cluster: "proxy", AuthInfo: "proxy"}
-	config.CurrentContext = "proxy"
+	config.Clusters[name] = &clientcmdapi.Cluster{Server: p.URL}
+	config.AuthInfos[name] = &clientcmdapi.AuthInfo{}
+	config.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: name}
+	config.CurrentContext = name
 	return clientcmd.WriteToFile(*config, path)
 }
 

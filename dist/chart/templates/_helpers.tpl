@@ -61,6 +61,8 @@ values.yaml apart from the user's values, so they are repeated here; keep both i
 {{- define "inference-operator.defaultSecurityContexts" -}}
 pod:
   runAsNonRoot: true
+  runAsUser: 65532
+  runAsGroup: 65532
   seccompProfile:
     type: RuntimeDefault
 container:
