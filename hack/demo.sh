@@ -218,7 +218,7 @@ demo_sim() {
 	k() { "${kubectl}" "$@"; }
 
 	step "Starting the local simulated cluster (first run builds every component from the Go module proxy)"
-	make -s dev-cluster
+	make -s dev-cluster DEV_CLUSTER=sim
 
 	step "Installing the InferenceService CRD"
 	k apply --server-side -f config/crd/bases
@@ -269,7 +269,7 @@ Look around:
   hack/load.sh queue iris-queue 30 --watch   # a queue-length metric, for config/samples/*_queue.yaml
   tail -f ${operator_log}
 Stop everything (cluster, metrics adapter, operator):
-  make dev-cluster-down
+  DEV_CLUSTER=sim make dev-cluster-down
 EOF
 }
 

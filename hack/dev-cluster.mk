@@ -1,26 +1,38 @@
-# Local simulated cluster (kwok + real control plane + metrics APIs), built from the
-# Go module proxy only. Included from the root Makefile; the logic is in
-# hack/dev-cluster.sh, simulated load in hack/load.sh.
+# The local cluster: by default the real node (hack/real-node.sh: real containers, needs
+# root and namespaces), with DEV_CLUSTER=sim the simulated one (kwok + real control plane +
+# metrics APIs, hack/dev-cluster.sh, simulated load in hack/load.sh), for what needs
+# hundreds of pods or a machine without root. Both are built from the Go module proxy only.
+# Included from the root Makefile.
 
-##@ Local simulated cluster
+##@ Local cluster (real node by default, DEV_CLUSTER=sim for the simulated one)
 
-# Number of fake nodes (32 CPU, 256Gi, 110 pods each).
+# real (the default) or sim.
+DEV_CLUSTER ?= real
+# Number of fake nodes of the simulated cluster (32 CPU, 256Gi, 110 pods each).
 DEV_CLUSTER_NODES ?= 3
 
+ifeq ($(DEV_CLUSTER),sim)
+dev_cluster_script = DEV_CLUSTER_NODES=$(DEV_CLUSTER_NODES) LOCALBIN=$(LOCALBIN) KUBECTL=$(KUBECTL) hack/dev-cluster.sh
+else ifeq ($(DEV_CLUSTER),real)
+dev_cluster_script = LOCALBIN=$(LOCALBIN) hack/real-node.sh
+else
+$(error DEV_CLUSTER must be real or sim, not $(DEV_CLUSTER))
+endif
+
 .PHONY: dev-cluster
-dev-cluster: ## Start the local simulated cluster (kwok, metrics-server, custom/external metrics); prints the KUBECONFIG to export.
-	@DEV_CLUSTER_NODES=$(DEV_CLUSTER_NODES) LOCALBIN=$(LOCALBIN) KUBECTL=$(KUBECTL) hack/dev-cluster.sh up
+dev-cluster: ## Start the local cluster (the real node; DEV_CLUSTER=sim: kwok) and print how to use its kubectl.
+	@$(dev_cluster_script) up
 
 .PHONY: dev-cluster-down
-dev-cluster-down: ## Stop the local simulated cluster and everything it started; removes .dev-cluster/.
-	@LOCALBIN=$(LOCALBIN) hack/dev-cluster.sh down
+dev-cluster-down: ## Stop the local cluster (DEV_CLUSTER=sim: the simulated one) and everything it started.
+	@$(dev_cluster_script) down
 
 .PHONY: dev-cluster-status
-dev-cluster-status: ## Show the local simulated cluster's components, nodes and aggregated APIs.
-	@LOCALBIN=$(LOCALBIN) hack/dev-cluster.sh status
+dev-cluster-status: ## Show the local cluster's components and nodes (DEV_CLUSTER=sim: the simulated one).
+	@$(dev_cluster_script) status
 
 .PHONY: dev-cluster-tools
-dev-cluster-tools: ## Build (first time only) kwok, kwokctl, metrics-server, the metrics adapter and the control plane.
+dev-cluster-tools: ## Build (first time only) the simulated cluster's kwok, kwokctl, metrics-server, metrics adapter and control plane.
 	@LOCALBIN=$(LOCALBIN) hack/dev-cluster.sh tools
 
 .PHONY: dev-cluster-smoke
