@@ -64,6 +64,9 @@ const (
 	// ReasonWaitingForPreviousChildren: a child of a deleted InferenceService of the same
 	// name is still there; the garbage collector removes it, then this one's is created.
 	ReasonWaitingForPreviousChildren = "WaitingForPreviousChildren"
+	// ReasonUnspecified: a condition copied from the HorizontalPodAutoscaler that came
+	// without a reason of its own.
+	ReasonUnspecified = "Unspecified"
 	// ReasonApplyFailed: the API server refused a child the operator built; the message says why.
 	ReasonApplyFailed = "ApplyFailed"
 )

@@ -262,13 +262,22 @@ func setHPAConditions(status *servingv1alpha1.InferenceServiceStatus, isvc *serv
 			meta.RemoveStatusCondition(&status.Conditions, string(t))
 			continue
 		}
-		meta.SetStatusCondition(&status.Conditions, metav1.Condition{
+		cond := metav1.Condition{
 			Type:               string(t),
 			Status:             metav1.ConditionStatus(found.Status),
 			Reason:             found.Reason,
 			Message:            found.Message,
 			ObservedGeneration: isvc.Generation,
-		})
+		}
+		// The HPA's conditions are free-form; the CR's must have a status and a reason,
+		// or the API server refuses the whole status write.
+		if cond.Status != metav1.ConditionTrue && cond.Status != metav1.ConditionFalse {
+			cond.Status = metav1.ConditionUnknown
+		}
+		if cond.Reason == "" {
+			cond.Reason = servingv1alpha1.ReasonUnspecified
+		}
+		meta.SetStatusCondition(&status.Conditions, cond)
 	}
 }
 
