@@ -200,10 +200,9 @@ func (r *InferenceServiceReconciler) apply(ctx context.Context, content *unstruc
 // patch; it co-owns what the Apply entry owns, and server-side apply removes a field the
 // applier stops setting only when no other entry owns it.
 func (r *InferenceServiceReconciler) dropUpdateEntry(ctx context.Context, content *unstructured.Unstructured) error {
-	live := &unstructured.Unstructured{}
-	live.SetGroupVersionKind(content.GroupVersionKind())
-	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(content), live); err != nil {
-		return fmt.Errorf("reading %s %s: %w", content.GetKind(), client.ObjectKeyFromObject(content), err)
+	live, err := r.readUncached(ctx, content)
+	if err != nil {
+		return err
 	}
 	return r.dropManager(ctx, live, FieldOwner, metav1.ManagedFieldsOperationUpdate)
 }
@@ -242,6 +241,17 @@ func (r *InferenceServiceReconciler) patchManagedFields(ctx context.Context, obj
 	return nil
 }
 
+// readUncached reads the stored object content describes from the API server, with the
+// managedFields the cache drops.
+func (r *InferenceServiceReconciler) readUncached(ctx context.Context, content *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(content.GroupVersionKind())
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(content), live); err != nil {
+		return nil, fmt.Errorf("reading %s %s: %w", content.GetKind(), client.ObjectKeyFromObject(content), err)
+	}
+	return live, nil
+}
+
 // repairChild writes the desired spec over the live child with a JSON merge patch under
 // repairOwner: every field the operator renders gets the desired value, lists are
 // replaced whole, and inside the fields it renders, map keys it does not render are
@@ -250,12 +260,11 @@ func (r *InferenceServiceReconciler) patchManagedFields(ctx context.Context, obj
 // metadata maps (labels and annotations, such as a rollout restart's) are kept. A merge
 // patch needs only the patch permission the operator already has.
 func (r *InferenceServiceReconciler) repairChild(ctx context.Context, content *unstructured.Unstructured) error {
-	live := &unstructured.Unstructured{}
-	live.SetGroupVersionKind(content.GroupVersionKind())
-	key := client.ObjectKeyFromObject(content)
-	if err := r.APIReader.Get(ctx, key, live); err != nil {
-		return fmt.Errorf("reading %s %s: %w", content.GetKind(), key, err)
+	live, err := r.readUncached(ctx, content)
+	if err != nil {
+		return err
 	}
+	key := client.ObjectKeyFromObject(content)
 	desiredSpec, _, _ := unstructured.NestedMap(content.Object, "spec")
 	liveSpec, _, _ := unstructured.NestedMap(live.Object, "spec")
 	spec := map[string]any{}

@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"sync/atomic"
 	"syscall"
 
@@ -208,7 +207,7 @@ var _ = Describe("a live InferenceService", func() {
 		}).Should(Succeed())
 
 		By("reconciling a spec change with an API server that refuses connections for every write")
-		refused := &net_OpError{}
+		refused := &connectionRefused{}
 		r := reconcilerWith(interceptor.Funcs{
 			Apply: func(context.Context, client.WithWatch, runtime.ApplyConfiguration, ...client.ApplyOption) error {
 				return refused
@@ -266,13 +265,13 @@ var _ = Describe("a live InferenceService", func() {
 	})
 })
 
-// net_OpError is a "connection refused" as the client sees it.
-type net_OpError struct{}
+// connectionRefused is a "connection refused" as the client sees it.
+type connectionRefused struct{}
 
-func (*net_OpError) Error() string { return "dial tcp 127.0.0.1:6443: connect: connection refused" }
-func (*net_OpError) Unwrap() error { return syscall.ECONNREFUSED }
-
-var _ = errors.Is((*net_OpError)(nil), syscall.ECONNREFUSED)
+func (*connectionRefused) Error() string {
+	return "dial tcp 127.0.0.1:6443: connect: connection refused"
+}
+func (*connectionRefused) Unwrap() error { return syscall.ECONNREFUSED }
 
 // reconcilerWith returns a reconciler that talks to the test API server directly (no
 // cache) through funcs, and reads uncached through apiFuncs (the plain client when nil).
