@@ -18,11 +18,13 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
 	"github.com/inferenceops/inference-operator/internal/controller"
+	"github.com/inferenceops/inference-operator/internal/metrics"
 	"github.com/inferenceops/inference-operator/internal/render"
 )
 
@@ -132,6 +134,8 @@ func main() {
 
 	renderConfig := render.Config{ClusterDomain: clusterDomain}
 	reconciler := controller.NewInferenceServiceReconciler(mgr, renderConfig, maxConcurrentReconciles)
+	reconciler.Metrics = metrics.NewRecorder(nil)
+	ctrlmetrics.Registry.MustRegister(reconciler.Metrics)
 	if err := reconciler.SetupWithManager(mgr); err != nil {
 		setupLog.Error(err, "Unable to create the controller", "controller", "InferenceService")
 		os.Exit(1)

@@ -501,6 +501,11 @@ type InferenceServiceStatus struct {
 	// +optional
 	LastScaleTime *metav1.Time `json:"lastScaleTime,omitempty"`
 
+	// scaling tells why the service has the replicas it has: the limiting metric and the
+	// last scale events (while autoscaling is on).
+	// +optional
+	Scaling *ScalingStatus `json:"scaling,omitempty"`
+
 	// selector is the label selector of the pods, in string form (used by the scale subresource).
 	// +optional
 	Selector string `json:"selector,omitempty"`
@@ -532,6 +537,7 @@ type InferenceServiceStatus struct {
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
+// +kubebuilder:printcolumn:name="Last Scale",type=string,JSONPath=`.status.scaling.lastScale`,priority=1
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="metadata.name must be at most 63 characters: the Service is named after the InferenceService and must fit a DNS label"
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be a DNS-1035 label (lower-case letters, digits and '-', starting with a letter): the Service is named after the InferenceService"
 type InferenceService struct {

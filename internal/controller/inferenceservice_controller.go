@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
+	"github.com/inferenceops/inference-operator/internal/metrics"
 	"github.com/inferenceops/inference-operator/internal/render"
 )
 
@@ -50,6 +51,9 @@ type InferenceServiceReconciler struct {
 	Config render.Config
 	// MaxConcurrentReconciles is the number of InferenceServices reconciled in parallel.
 	MaxConcurrentReconciles int
+	// Metrics receives each computed status for the per-InferenceService Prometheus
+	// figures; nil records nothing.
+	Metrics *metrics.Recorder
 
 	// written remembers the last status this reconciler wrote for each InferenceService.
 	written statusMemo
@@ -89,6 +93,7 @@ func (r *InferenceServiceReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	if err := r.Get(ctx, req.NamespacedName, isvc); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.written.forget(req.NamespacedName)
+			r.Metrics.Forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -100,6 +105,7 @@ func (r *InferenceServiceReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	obs, reconcileErr := r.reconcileChildren(ctx, isvc, render.Desired(isvc))
 
 	status := computeStatus(isvc, obs, r.Config)
+	r.Metrics.Observe(req.NamespacedName, &status, render.Autoscaling(isvc) != nil)
 	if err := r.writeStatus(ctx, isvc, status); err != nil {
 		return ctrl.Result{}, errors.Join(reconcileErr, err)
 	}

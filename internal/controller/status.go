@@ -144,6 +144,7 @@ func computeStatus(isvc *servingv1alpha1.InferenceService, obs observed, cfg ren
 	}
 	if autoscaling != nil {
 		status.Targets = formatTargets(autoscaling.Metrics, status.CurrentMetrics)
+		status.Scaling = scalingStatus(isvc.Status, autoscaling.Metrics, obs.hpa)
 	}
 	status.ExternalURL = externalURL(obs.service)
 
