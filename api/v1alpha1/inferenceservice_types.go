@@ -501,6 +501,12 @@ type InferenceServiceStatus struct {
 	// +optional
 	LastScaleTime *metav1.Time `json:"lastScaleTime,omitempty"`
 
+	// renderRevision is the revision of the operator's builders that rendered the
+	// children. An operator upgrade keeps it (and so the pod template) until the spec
+	// changes or the annotation serving.inferenceops.dev/upgrade-defaults is "true".
+	// +optional
+	RenderRevision int32 `json:"renderRevision,omitempty"`
+
 	// scaling tells why the service has the replicas it has: the limiting metric and the
 	// last scale events (while autoscaling is on).
 	// +optional

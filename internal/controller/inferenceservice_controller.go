@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -200,12 +201,14 @@ func (r *InferenceServiceReconciler) recordDeleted(isvc *servingv1alpha1.Inferen
 
 // SetupWithManager watches InferenceServices and every kind of child they own.
 //
-// Spec changes of the InferenceService trigger a reconcile (its own status writes do not);
+// Spec changes of the InferenceService trigger a reconcile (its own status writes do not),
+// and so does its owner opting in to the current defaults (render.UpgradeDefaultsAnnotation);
 // any change of an owned child does, because the child's status feeds the CR's status and
 // a hand edit must be undone.
 func (r *InferenceServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&servingv1alpha1.InferenceService{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&servingv1alpha1.InferenceService{}, builder.WithPredicates(predicate.Or[client.Object](
+			predicate.GenerationChangedPredicate{}, upgradeDefaultsChanged))).
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
@@ -213,4 +216,13 @@ func (r *InferenceServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Named("inferenceservice").
 		Complete(r)
+}
+
+// upgradeDefaultsChanged passes the updates of an InferenceService that set or remove
+// render.UpgradeDefaultsAnnotation: it changes the rendering without a new generation.
+var upgradeDefaultsChanged = predicate.Funcs{
+	UpdateFunc: func(e event.UpdateEvent) bool {
+		return e.ObjectOld.GetAnnotations()[render.UpgradeDefaultsAnnotation] !=
+			e.ObjectNew.GetAnnotations()[render.UpgradeDefaultsAnnotation]
+	},
 }

@@ -114,6 +114,7 @@ func computeStatus(isvc *servingv1alpha1.InferenceService, obs observed, cfg ren
 		Conditions:         append([]metav1.Condition(nil), isvc.Status.Conditions...),
 		Selector:           labels.SelectorFromSet(render.SelectorLabels(isvc)).String(),
 		URL:                render.URL(isvc, cfg),
+		RenderRevision:     render.RevisionFor(isvc),
 	}
 
 	autoscaling := render.Autoscaling(isvc)
