@@ -178,6 +178,7 @@ KUBECTL ?= $(shell hack/build-control-plane.sh --print-path)/kubectl
 include hack/dev-cluster.mk
 include hack/helm.mk
 include hack/real-node.mk
+include hack/autoscaling.mk
 
 ##@ Dependencies
 
