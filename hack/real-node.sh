@@ -13,6 +13,8 @@
 #   hack/real-node.sh check-clean        after down: exit non-zero and list anything left
 #   hack/real-node.sh load-image TARBALL import a docker-archive/OCI tarball into containerd
 #   hack/real-node.sh exec CMD...        run a command inside the cluster's namespaces
+#   hack/real-node.sh restart-kubelet [SIGNAL]  stop the kubelet (SIGTERM, or SIGNAL such
+#                                        as KILL), start it again, wait for node Ready
 #   hack/kubectl ...                     kubectl against this cluster (its own kubeconfig)
 #
 # (make real-node / real-node-down / test-real-node)
@@ -397,6 +399,41 @@ wait_for() {
 	die "${what} not ready after ${secs}s (logs: ${logs}/)"
 }
 
+start_kubelet() {
+	start_proc kubelet "${k8s_dir}/kubelet" \
+		--config="${state_dir}/config/kubelet.yaml" \
+		--kubeconfig="${kcdir}/kubelet.kubeconfig" \
+		--root-dir="${state_dir}/kubelet" --cert-dir="${state_dir}/kubelet/pki" \
+		--node-ip="${NODE_IP}" --hostname-override="${NODE_NAME}"
+}
+
+kubelet_healthy() { in_ns curl -sf --max-time 2 http://127.0.0.1:10248/healthz; }
+
+# cmd_restart_kubelet [SIGNAL]: stops the running kubelet with SIGNAL (TERM by default;
+# KILL is a crash), starts a new one with the same settings (the old log is kept as
+# kubelet.log.N) and waits until it answers its health check and the node is Ready.
+# Containers keep running meanwhile: they belong to containerd, not to the kubelet.
+cmd_restart_kubelet() {
+	need_root
+	local sig="${1:-TERM}" pid n=1 start=${SECONDS}
+	holder_pid >/dev/null || die "the real node is not running (hack/real-node.sh up)"
+	if pid="$(proc_pid kubelet)"; then
+		kill -s "${sig}" "${pid}" || die "kill -s ${sig} ${pid} failed"
+		for _ in $(seq 150); do
+			alive "${pid}" || break
+			sleep 0.1
+		done
+		alive "${pid}" && die "the kubelet (pid ${pid}) did not exit after SIG${sig} in 15 s"
+		info "kubelet pid ${pid} ended by SIG${sig}"
+	fi
+	while [[ -e "${logs}/kubelet.log.${n}" ]]; do n=$((n + 1)); done
+	[[ ! -f "${logs}/kubelet.log" ]] || mv "${logs}/kubelet.log" "${logs}/kubelet.log.${n}"
+	start_kubelet
+	wait_for "kubelet health check" 60 kubelet_healthy
+	wait_for "node ${NODE_NAME} Ready" 60 node_ready
+	info "kubelet restarted: pid $(proc_pid kubelet), healthy and node Ready in $((SECONDS - start))s"
+}
+
 # --- Certificates and kubeconfigs -------------------------------------------------------------
 
 # issue NAME CN O EKU [SAN] [CA]: an ECDSA P-256 key and a certificate signed by CA (ca).
@@ -629,11 +666,7 @@ cmd_up() {
 	step "kubelet (node ${NODE_NAME}, ${NODE_IP})"
 	render kubelet.yaml "${state_dir}/config/kubelet.yaml"
 	mkdir -p "${state_dir}/kubelet" "${state_dir}/pod-logs" "${state_dir}/kubelet-plugins"
-	start_proc kubelet "${k8s_dir}/kubelet" \
-		--config="${state_dir}/config/kubelet.yaml" \
-		--kubeconfig="${kcdir}/kubelet.kubeconfig" \
-		--root-dir="${state_dir}/kubelet" --cert-dir="${state_dir}/kubelet/pki" \
-		--node-ip="${NODE_IP}" --hostname-override="${NODE_NAME}"
+	start_kubelet
 
 	step "kube-proxy (iptables mode)"
 	render kube-proxy.yaml "${state_dir}/config/kube-proxy.yaml"
@@ -724,6 +757,11 @@ cmd_down() {
 	holder="$(holder_pid)" || holder=""
 	if [[ -n "${holder}" || -d "${pids}" ]]; then
 		step "Stopping the real node"
+	fi
+	# Engineer C's Prometheus and KEDA stack (hack/autoscaling-stack.sh) runs inside the
+	# node's namespace and talks to its API server: it goes first.
+	if [[ -f "${root}/hack/autoscaling-stack.sh" ]]; then
+		bash "${root}/hack/autoscaling-stack.sh" down || warn "hack/autoscaling-stack.sh down failed; stopping the node anyway"
 	fi
 	# Each component by its pid file (proc_pid checks the process is in the recorded
 	# network namespace, so a reused pid is never touched; this works even when the
@@ -902,6 +940,10 @@ load-image)
 	shift
 	cmd_load_image "$@"
 	;;
+restart-kubelet)
+	shift
+	cmd_restart_kubelet "$@"
+	;;
 exec)
 	shift
 	[[ $# -gt 0 ]] || die "usage: $0 exec CMD [ARGS...]"
@@ -916,7 +958,7 @@ kubectl)
 	k "$@"
 	;;
 *)
-	echo "usage: $0 [tools|up|down|status|guard|check-clean|load-image TARBALL|exec CMD...]" >&2
+	echo "usage: $0 [tools|up|down|status|guard|check-clean|load-image TARBALL|restart-kubelet [SIGNAL]|exec CMD...]" >&2
 	exit 2
 	;;
 esac
