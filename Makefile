@@ -79,7 +79,7 @@ test-faults: ## Run the fault-injection suite (issue 5) on a fresh local simulat
 	@hack/test-faults.sh
 
 .PHONY: test-all
-test-all: test image-check test-chart test-e2e test-faults test-real-node test-real-operator bench-smoke ## The README's test command: unit and envtest, images, Helm chart, end to end, faults, the real node and the operator on it, benchmark smoke run.
+test-all: test image-check test-chart test-e2e test-faults test-real-node test-real-operator test-e2e-real bench-smoke ## The README's test command: unit and envtest, images, Helm chart, end to end, faults, the real node, the operator on it and the real-node end-to-end suite, benchmark smoke run.
 
 .PHONY: demo
 demo: ## The main job on the real local node (root): the operator installed by Helm, a real model server scaling out and in under real load. DEV_CLUSTER=sim: on the simulated cluster.

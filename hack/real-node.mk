@@ -19,3 +19,7 @@ test-real-node: ## Real node end to end: up, a real pod behind a ClusterIP Servi
 .PHONY: test-real-operator
 test-real-operator: ## The operator on the real node, installed as users do: helm install (restricted Pod Security), metrics auth, a real inference, helm upgrade, uninstall, dist/install.yaml.
 	@LOCALBIN=$(LOCALBIN) hack/test-real-operator.sh
+
+.PHONY: test-e2e-real
+test-e2e-real: ## End-to-end suite on the real node (test/realnode): operator installed by helm, rollout and scale-in without a failed request, slow model load, cgroup limits, CPU autoscaling, kills; down and check-clean.
+	@LOCALBIN=$(LOCALBIN) hack/test-real-e2e.sh
