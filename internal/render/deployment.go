@@ -96,7 +96,17 @@ func podSpec(isvc *servingv1alpha1.InferenceService) corev1.PodSpec {
 		SecurityContext:               podSecurityContext(spec.SecurityContext),
 		TerminationGracePeriodSeconds: spec.TerminationGracePeriodSeconds,
 		AutomountServiceAccountToken:  ptr.To(ptr.Deref(spec.AutomountServiceAccountToken, false)),
+		EnableServiceLinks:            enableServiceLinks(isvc),
 	}
+}
+
+// enableServiceLinks is false from RevisionNoServiceLinks on, and left to the API
+// server's default (true) for a service still rendered at an earlier revision.
+func enableServiceLinks(isvc *servingv1alpha1.InferenceService) *bool {
+	if RevisionFor(isvc) < RevisionNoServiceLinks {
+		return nil
+	}
+	return ptr.To(false)
 }
 
 // podSecurityContext is the user's pod security context with a RuntimeDefault seccomp

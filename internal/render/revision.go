@@ -19,8 +19,16 @@ const (
 	// status records no revision were rendered by it.
 	RevisionV010 int32 = 1
 
+	// RevisionNoServiceLinks turns off the Service environment variables in model pods
+	// (enableServiceLinks: false). The kubelet otherwise injects five variables per
+	// Service of the namespace into every container: in a namespace of many services
+	// that slows container start and can collide with the model server's own settings
+	// (KServe turned them off for the same reason). Nothing of this operator needs them:
+	// the in-cluster DNS name is in status.url.
+	RevisionNoServiceLinks int32 = 2
+
 	// Revision is the rendering this build gives new InferenceServices and changed specs.
-	Revision = RevisionV010
+	Revision = RevisionNoServiceLinks
 )
 
 // UpgradeDefaultsAnnotation on an InferenceService, set to "true", renders it at the
