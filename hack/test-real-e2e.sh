@@ -10,6 +10,10 @@
 # node is then taken down and check-clean must find nothing left. Prints the suite's
 # figures, the timings and "N passed, M failed". Needs root.
 #
+# The upgrade spec starts from the previous release, RELEASE_TAG (default v0.1.0): its image
+# and chart are built from that git tag's sources by hack/release-image.sh (cached in
+# bin/releases/).
+#
 # REALNODE_FOCUS runs only the specs whose text matches it (ginkgo --focus); the specs
 # build on each other, so a focus is for debugging.
 set -euo pipefail
@@ -24,6 +28,8 @@ model_tar="bin/images/model-server-${VERSION}.tar"
 rollout_tag="inference-operator/model-server:${VERSION}-rollout"
 rollout_tar="bin/images/model-server-${VERSION}-rollout.tar"
 test_bin="${out_dir}/realnode.test"
+# The release the upgrade spec starts from (a git tag).
+RELEASE_TAG="${RELEASE_TAG:-v0.1.0}"
 
 k() { "${rn}" kubectl "$@"; }
 # shellcheck source=hack/lib.sh
@@ -72,6 +78,12 @@ make -s image image-model-server >"${out_dir}/images.log" 2>&1 &&
 	fail "building the images (log ${out_dir}/images.log)"
 	exit 1
 }
+# The previous release, for the upgrade spec: its image and chart from its tag's sources.
+release_tar="$(hack/release-image.sh "${RELEASE_TAG}" 2>>"${out_dir}/images.log")" || {
+	tail -n 20 "${out_dir}/images.log"
+	fail "building the image of release ${RELEASE_TAG} (hack/release-image.sh, log ${out_dir}/images.log)"
+	exit 1
+}
 go test -c -tags realnode -o "${test_bin}" ./test/realnode
 timed build "${t}"
 operator_image="$(image_ref "${operator_tar}")"
@@ -92,7 +104,7 @@ started_node=1
 }
 timed cluster-up "${t}"
 t=${SECONDS}
-for tar in "${operator_tar}" "${model_tar}" "${rollout_tar}"; do
+for tar in "${operator_tar}" "${model_tar}" "${rollout_tar}" "${release_tar}"; do
 	check "load-image ${tar}" sh -c "'${rn}' load-image '${tar}' >/dev/null"
 done
 timed load-images "${t}"
@@ -103,6 +115,7 @@ focus=()
 [[ -z "${REALNODE_FOCUS:-}" ]] || focus=("-ginkgo.focus=${REALNODE_FOCUS}")
 if "${rn}" exec env KUBECTL="$(hack/build-control-plane.sh --print-path)/kubectl" \
 	REALNODE_OPERATOR_IMAGE="${operator_image}" REALNODE_MODEL_IMAGE="${model_image}" REALNODE_MODEL_IMAGE_ROLLOUT="${rollout_tag}" \
+	REALNODE_RELEASE_IMAGE="$(image_ref "${release_tar}")" REALNODE_RELEASE_CHART="${root}/bin/releases/${RELEASE_TAG}/src/dist/chart" \
 	"${test_bin}" -test.v -test.timeout 30m -ginkgo.v -ginkgo.no-color "${focus[@]}" 2>&1 | tee "${out_dir}/suite.log"; then
 	pass "the real-node suite (log ${out_dir}/suite.log)"
 else
