@@ -288,6 +288,37 @@ var _ = Describe("inference-operator on a real node", Ordered, func() {
 		inAt := time.Since(stopped)
 		printStatus(name, fmt.Sprintf("scaled in %.0fs after the load stopped", inAt.Seconds()))
 		stopWatching()
+
+		By("the scaling story on the CR: the scale-out to 4, the scale-in to 1, each with the metric that drove it")
+		Eventually(func(g Gomega) {
+			cur, err := cluster.InferenceService(ctx(), appNamespace, name)
+			g.Expect(err).NotTo(HaveOccurred())
+			sc := cur.Status.Scaling
+			g.Expect(sc).NotTo(BeNil())
+			g.Expect(sc.Events).NotTo(BeEmpty())
+			reachedMax, downs := false, 0
+			for _, e := range sc.Events {
+				if e.To > e.From {
+					g.Expect(e.Reason).To(HavePrefix("ScaleUp"))
+					reachedMax = reachedMax || e.To == 4
+				} else {
+					g.Expect(e.Reason).To(HavePrefix("ScaleDown"))
+					downs++
+				}
+				g.Expect(e.Metric).To(HavePrefix("cpu: "))
+			}
+			g.Expect(reachedMax).To(BeTrue(), "a ScaleUp event to 4")
+			g.Expect(downs).To(BeNumerically(">=", 1))
+			last := sc.Events[len(sc.Events)-1]
+			g.Expect(last.To).To(Equal(int32(1)))
+			g.Expect(sc.LastScale).To(HavePrefix(fmt.Sprintf("%d -> 1 (cpu: ", last.From)))
+			g.Expect(sc.LimitingMetric).To(HavePrefix("cpu: "))
+		}).WithTimeout(30 * time.Second).Should(Succeed())
+		isvc, err = cluster.InferenceService(ctx(), appNamespace, name)
+		Expect(err).NotTo(HaveOccurred())
+		for _, e := range isvc.Status.Scaling.Events {
+			report("scaling story: %s %d -> %d %s (%s)", e.Time.Format("15:04:05"), e.From, e.To, e.Metric, e.Reason)
+		}
 		report("autoscaling: out to 4 pods %.0fs after the load began, in to 1 pod %.0fs after it stopped (30 s stabilization); Ready not True (or changed) in %d samples: %v",
 			outAt.Seconds(), inAt.Seconds(), len(notReady), notReady)
 		Expect(notReady).To(BeEmpty(), "Ready left True (or its lastTransitionTime changed) while the HPA scaled")
