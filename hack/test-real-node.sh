@@ -19,32 +19,8 @@ kubectl="${root}/hack/kubectl"
 state_dir="${REAL_NODE_DIR:-${root}/.real-node}"
 ns="real-node-test"
 
-passed=0
-failed=0
-pass() {
-	passed=$((passed + 1))
-	echo "PASS: $*"
-}
-fail() {
-	failed=$((failed + 1))
-	echo "FAIL: $*"
-}
-# check DESCRIPTION CMD...: one assert.
-check() {
-	local what="$1"
-	shift
-	if "$@"; then pass "${what}"; else fail "${what}"; fi
-}
-# retry SECONDS CMD...: CMD until it succeeds, every second.
-retry() {
-	local secs="$1" i
-	shift
-	for ((i = 0; i < secs; i++)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 1
-	done
-	return 1
-}
+# shellcheck source=hack/lib.sh
+source "${root}/hack/lib.sh"
 
 finish() {
 	local rc=$?
@@ -85,7 +61,7 @@ check "guard chain first on OUTPUT and FORWARD (IPv4 and IPv6)" sh -c "
 	for t in iptables ip6tables; do for c in OUTPUT FORWARD; do
 		'${rn}' exec \${t} -t mangle -S \${c} | sed -n 2p | grep -qx -- '-A '\${c}' -j REAL-NODE-GUARD' || exit 1
 	done; done"
-check "node Ready" retry 60 "${kubectl}" wait --for=condition=Ready node/real-node --timeout=1s
+check "node Ready" within 60 "${kubectl}" wait --for=condition=Ready node/real-node --timeout=1s
 check "load-image imports the httpd image" "${rn}" load-image "${root}/bin/real-node/images/httpd.tar"
 
 t0=${SECONDS}
@@ -139,22 +115,22 @@ spec:
   ports:
   - {name: http, port: 80, targetPort: http}
 EOF
-check "pod Ready (HTTP readiness probe passing)" retry 90 "${kubectl}" -n "${ns}" wait --for=condition=Ready pod -l app=httpd --timeout=1s
+check "pod Ready (HTTP readiness probe passing)" within 90 "${kubectl}" -n "${ns}" wait --for=condition=Ready pod -l app=httpd --timeout=1s
 pod_s=$((SECONDS - t0))
 pod="$("${kubectl}" -n "${ns}" get pod -l app=httpd -o jsonpath='{.items[0].metadata.name}')"
 check "pod phase Running" test "$("${kubectl}" -n "${ns}" get pod "${pod}" -o jsonpath='{.status.phase}')" = Running
-check "image used from the node, not pulled" retry 10 sh -c "'${kubectl}' -n '${ns}' get events --field-selector involvedObject.name='${pod}' | grep -q 'already present on machine'"
-check "limits enforced in the pod's cgroup (cpu quota 20000us per 100000us)" retry 10 sh -c \
+check "image used from the node, not pulled" within 10 sh -c "'${kubectl}' -n '${ns}' get events --field-selector involvedObject.name='${pod}' | grep -q 'already present on machine'"
+check "limits enforced in the pod's cgroup (cpu quota 20000us per 100000us)" within 10 sh -c \
 	"uid=\$('${kubectl}' -n '${ns}' get pod '${pod}' -o jsonpath='{.metadata.uid}'); cat /sys/fs/cgroup/cpu/kubepods/burstable/pod\${uid}/cpu.cfs_quota_us | grep -qx 20000"
 
 svc_ip="$("${kubectl}" -n "${ns}" get service httpd -o jsonpath='{.spec.clusterIP}')"
-check "ClusterIP ${svc_ip} answers from inside the namespace" retry 30 sh -c "'${rn}' exec curl -sf --max-time 2 http://${svc_ip}/ | grep -q 'hello from ${pod}'"
+check "ClusterIP ${svc_ip} answers from inside the namespace" within 30 sh -c "'${rn}' exec curl -sf --max-time 2 http://${svc_ip}/ | grep -q 'hello from ${pod}'"
 check "host mount points stay empty (writes land in the state folder)" sh -c \
 	'for d in /var/lib/kubelet /var/lib/cni /run/containerd /var/log/containers; do [ -z "$(ls -A "$d")" ] || exit 1; done; [ -d "'"${state_dir}"'/host/var/lib/kubelet/device-plugins" ]'
 check "no route to an outside address" sh -c "! '${rn}' exec ip route get 8.8.8.8 >/dev/null 2>&1"
 
 t0=${SECONDS}
-check "kubectl top pod shows metrics-server figures" retry 120 sh -c "'${kubectl}' -n '${ns}' top pod '${pod}' --no-headers | grep -Eq '^${pod} +[0-9]+m +[0-9]+Mi'"
+check "kubectl top pod shows metrics-server figures" within 120 sh -c "'${kubectl}' -n '${ns}' top pod '${pod}' --no-headers | grep -Eq '^${pod} +[0-9]+m +[0-9]+Mi'"
 top_s=$((SECONDS - t0))
 "${kubectl}" -n "${ns}" top pod "${pod}" || true
 "${kubectl}" top node || true

@@ -48,37 +48,14 @@ out_dir="${root}/bin/real-operator-test"
 export HELM_CACHE_HOME="${out_dir}/helm/cache" HELM_CONFIG_HOME="${out_dir}/helm/config" HELM_DATA_HOME="${out_dir}/helm/data"
 
 start=${SECONDS}
-passed=0
-failed=0
 timings=()
 step() { printf '\n==> [%3ds] %s\n' "$((SECONDS - start))" "$*"; }
-pass() {
-	passed=$((passed + 1))
-	echo "PASS: $*"
-}
-fail() {
-	failed=$((failed + 1))
-	echo "FAIL: $*"
-}
-# check DESCRIPTION CMD...: one assert.
-check() {
-	local what="$1"
-	shift
-	if "$@"; then pass "${what}"; else fail "${what}"; fi
-}
-# within SECONDS CMD...: CMD until it succeeds, every second, at most SECONDS times.
-within() {
-	local n="$1"
-	shift
-	while ((n-- > 0)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 1
-	done
-	"$@" >/dev/null 2>&1
-}
 # timed NAME SINCE: record how long NAME took.
 timed() { timings+=("$1 $((SECONDS - $2))s"); }
 k() { "${rn}" kubectl "$@"; }
+# pass, fail, check, within (and wait_established); k is defined above.
+# shellcheck source=hack/lib.sh
+source "${root}/hack/lib.sh"
 in_node() { "${rn}" exec "$@"; }
 helm() { in_node "${HELM}" "$@"; }
 jp() { k "${@:2}" -o "jsonpath=$1"; } # jp JSONPATH KUBECTL-ARGS...
@@ -136,31 +113,19 @@ make -s image IMAGE_TAG="inference-operator:${VERSION}-${rebuilt_tag_suffix}" IM
 	exit 1
 }
 timed images "${t}"
-# image_ref TARBALL: the name:tag written into a docker-archive tarball.
-image_ref() { tar -xOf "$1" manifest.json | sed -n 's/.*"RepoTags":\["\([^"]*\)".*/\1/p'; }
 operator_image="$(image_ref "${operator_tar}")"
 rebuilt_image="$(image_ref "${rebuilt_tar}")"
 model_image="$(image_ref "${model_tar}")"
 echo "    ${operator_image}, ${rebuilt_image}, ${model_image}"
 check "sample uses the model-server image built here (${model_image})" grep -qF "image: ${model_image}" "${sample}"
 
-if "${rn}" status | grep -q '^==> Namespace holder'; then
-	if [[ "${REAL_NODE_REUSE:-0}" == 1 ]]; then
-		step "Reusing the running real node (REAL_NODE_REUSE=1)"
-	else
-		step "A real node is running already (someone else's?): waiting up to ${REAL_NODE_WAIT:-600}s for it to go down"
-		waited=0
-		while "${rn}" status | grep -q '^==> Namespace holder'; do
-			if ((waited >= ${REAL_NODE_WAIT:-600})); then
-				fail "the real node stayed up; run again later, or with REAL_NODE_REUSE=1"
-				exit 1
-			fi
-			sleep 10
-			waited=$((waited + 10))
-		done
-	fi
+if [[ "${REAL_NODE_REUSE:-0}" == 1 ]] && real_node_running; then
+	step "Reusing the running real node (REAL_NODE_REUSE=1)"
+elif ! wait_real_node_free "${REAL_NODE_WAIT:-600}"; then
+	fail "the real node stayed up; run again later, or with REAL_NODE_REUSE=1"
+	exit 1
 fi
-if ! "${rn}" status | grep -q '^==> Namespace holder'; then
+if ! real_node_running; then
 	step "Starting the real node"
 	t=${SECONDS}
 	started_node=1

@@ -234,18 +234,18 @@ var _ = Describe("inference-operator on a simulated cluster", Ordered, func() {
 		Expect(all.Items).NotTo(BeEmpty())
 
 		By("killing the operator and starting it again")
-		operator.kill()
-		logFrom := operator.logSize()
-		operator.start()
+		operator.Kill()
+		logFrom := operator.LogSize()
+		operator.Start()
 
 		By(fmt.Sprintf("waiting until the new process has reconciled each of the %d InferenceServices", len(all.Items)))
 		// Without this, a restarted operator that died at once, or never reconciled,
 		// would leave everything unchanged too.
 		Eventually(func(g Gomega) {
-			if !operator.running() {
-				StopTrying("the restarted operator exited:\n" + tail(operator.logSince(logFrom), 40)).Now()
+			if !operator.Running() {
+				StopTrying("the restarted operator exited:\n" + tail(operator.LogSince(logFrom), 40)).Now()
 			}
-			done := utils.LoggedObjects(operator.logSince(logFrom), utils.LogReconcileSuccessful)
+			done := utils.LoggedObjects(operator.LogSince(logFrom), utils.LogReconcileSuccessful)
 			for _, isvc := range all.Items {
 				g.Expect(done).To(HaveKey(client.ObjectKeyFromObject(&isvc)),
 					"the restarted operator has not reconciled %s/%s", isvc.Namespace, isvc.Name)
@@ -253,7 +253,7 @@ var _ = Describe("inference-operator on a simulated cluster", Ordered, func() {
 		}, time.Minute).Should(Succeed())
 
 		Consistently(func(g Gomega) {
-			g.Expect(operator.running()).To(BeTrue(), "the restarted operator exited")
+			g.Expect(operator.Running()).To(BeTrue(), "the restarted operator exited")
 			g.Expect(snapshot(namespace, "iris")).To(Equal(before))
 			g.Expect(meta.IsStatusConditionTrue(getISVC(g, "iris").Status.Conditions, servingv1alpha1.ConditionReady)).To(BeTrue())
 		}, 20*time.Second, time.Second).Should(Succeed())

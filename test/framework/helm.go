@@ -51,9 +51,8 @@ func (r *OperatorRelease) Install() error {
 	if err := os.MkdirAll(r.HelmHome, 0o755); err != nil {
 		return err
 	}
-	args := []string{"install", r.Release, r.Chart, "-n", r.Namespace, "--wait", "--timeout", "3m",
-		"--set", "image.repository=" + repo, "--set", "image.tag=" + tag, "--set", "image.pullPolicy=Never"}
-	for _, s := range r.Set {
+	args := []string{"install", r.Release, r.Chart, "-n", r.Namespace, "--wait", "--timeout", "3m"}
+	for _, s := range append([]string{"image.repository=" + repo, "image.tag=" + tag, "image.pullPolicy=Never"}, r.Set...) {
 		args = append(args, "--set", s)
 	}
 	_, err := r.helm(args...)

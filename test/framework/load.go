@@ -188,7 +188,7 @@ func (s LoadSummary) String() string {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	var outcomes []string
+	outcomes := make([]string, 0, len(keys))
 	for _, k := range keys {
 		outcomes = append(outcomes, fmt.Sprintf("%s:%d", k, s.ByOutcome[k]))
 	}

@@ -114,9 +114,9 @@ func (p *OperatorProcess) Start() {
 	go func() {
 		_ = cmd.Wait()
 		_ = log.Close()
-		p.mu.Lock()
+		// Not under p.mu: Kill holds it while it waits for this. Closing exited orders
+		// the write before every read (Exit reads it only once exited is closed).
 		p.exitedAt = time.Now()
-		p.mu.Unlock()
 		close(exited)
 	}()
 	p.cmd, p.exited = cmd, exited
