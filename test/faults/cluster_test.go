@@ -28,7 +28,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
-	"github.com/inferenceops/inference-operator/test/utils"
 )
 
 // labelInferenceService is on every child of an InferenceService and on its pods; its
@@ -36,10 +35,6 @@ import (
 const labelInferenceService = "serving.inferenceops.dev/inferenceservice"
 
 func ctx() context.Context { return context.Background() }
-
-func kubectl(args ...string) (string, error) { return utils.Kubectl(kubectlPath, kubeconfig, args...) }
-
-func tail(s string, lines int) string { return utils.Tail(s, lines) }
 
 var (
 	namespacesMu   sync.Mutex

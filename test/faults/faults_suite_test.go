@@ -14,20 +14,16 @@ package faults
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
+	"github.com/inferenceops/inference-operator/test/framework"
 	"github.com/inferenceops/inference-operator/test/utils"
 )
 
@@ -42,6 +38,7 @@ var (
 	logDir     string
 	managerBin string
 
+	kube      *framework.Cluster
 	k8sClient client.Client
 	clientset kubernetes.Interface
 
@@ -62,38 +59,24 @@ var _ = BeforeSuite(func() {
 	projectDir, err = utils.ProjectDir()
 	Expect(err).NotTo(HaveOccurred())
 
-	kubeconfig = os.Getenv("KUBECONFIG")
-	Expect(kubeconfig).NotTo(BeEmpty(), "run the suite with `make test-faults`, which starts its cluster and sets KUBECONFIG")
-	kubectlPath = os.Getenv("KUBECTL")
-	if kubectlPath == "" {
-		kubectlPath = "kubectl"
-	}
+	// The suite creates 100 InferenceServices at once and polls while it does.
+	kube, err = framework.ClusterFromEnv("`make test-faults`", framework.ClusterOptions{QPS: 100, Burst: 200})
+	Expect(err).NotTo(HaveOccurred())
+	kubeconfig, kubectlPath = kube.Kubeconfig, kube.KubectlPath
+	k8sClient, clientset = kube.Client, kube.Clientset
 	clusters, err := filepath.Glob(filepath.Join(filepath.Dir(kubeconfig), "kwok", "clusters", "*"))
 	Expect(err).NotTo(HaveOccurred())
 	Expect(clusters).To(HaveLen(1), "expected exactly one kwokctl cluster beside %s", kubeconfig)
 	clusterDir = clusters[0]
 
-	restConfig, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
-	Expect(err).NotTo(HaveOccurred())
-	// The suite creates 100 InferenceServices at once and polls while it does.
-	restConfig.QPS, restConfig.Burst = 100, 200
-	scheme := runtime.NewScheme()
-	Expect(clientgoscheme.AddToScheme(scheme)).To(Succeed())
-	Expect(servingv1alpha1.AddToScheme(scheme)).To(Succeed())
-	k8sClient, err = client.New(restConfig, client.Options{Scheme: scheme})
-	Expect(err).NotTo(HaveOccurred())
-	clientset, err = kubernetes.NewForConfig(restConfig)
-	Expect(err).NotTo(HaveOccurred())
-
 	By("installing the CRD")
-	Expect(utils.InstallCRD(kubectlPath, kubeconfig, 60*time.Second)).To(Succeed())
+	Expect(kube.InstallCRD(60 * time.Second)).To(Succeed())
 
 	By("building the operator")
 	logDir = filepath.Join(projectDir, "bin", "faults")
 	Expect(os.RemoveAll(logDir)).To(Succeed())
 	Expect(os.MkdirAll(logDir, 0o755)).To(Succeed())
-	managerBin = filepath.Join(logDir, "manager")
-	_, err = utils.Run(exec.Command("go", "build", "-o", managerBin, "./cmd"))
+	managerBin, err = framework.BuildManager(logDir)
 	Expect(err).NotTo(HaveOccurred())
 
 	By("watching every operator-managed Deployment's spec.replicas for the whole suite")
@@ -105,7 +88,7 @@ var _ = BeforeSuite(func() {
 })
 
 var _ = AfterSuite(func() {
-	stopAllOperators()
+	framework.StopAllOperators()
 	if replicas != nil {
 		replicas.stop()
 	}
@@ -117,27 +100,14 @@ var _ = AfterSuite(func() {
 
 // On failure, print what a developer needs to see: the operators' logs, the events,
 // the objects and the cluster components' logs.
-var _ = ReportAfterEach(func(report SpecReport) {
-	if !report.Failed() {
-		return
+var _ = framework.DumpOnFailure(func() *framework.Dump {
+	if kube == nil {
+		return nil
 	}
-	for _, p := range allOperators() {
-		if log, err := os.ReadFile(p.logPath); err == nil {
-			_, _ = fmt.Fprintf(GinkgoWriter, "\n===== operator %q log %s (last 80 lines but the per-reconcile ones)\n%s\n",
-				p.name, p.logPath, tail(withoutReconcileLines(string(log)), 80))
-		}
-	}
-	if out, err := kubectl("get", "events", "-A", "--sort-by=.lastTimestamp"); err == nil {
-		_, _ = fmt.Fprintf(GinkgoWriter, "\n===== events (last 100)\n%s\n", tail(out, 100))
-	}
-	if out, err := kubectl("get", "infsvc,deploy,hpa,lease", "-A", "-o", "wide"); err == nil {
-		_, _ = fmt.Fprintf(GinkgoWriter, "\n===== objects (last 150 lines)\n%s\n", tail(out, 150))
-	}
-	logs, _ := filepath.Glob(filepath.Join(clusterDir, "logs", "*.log"))
-	adapterLogs, _ := filepath.Glob(filepath.Join(filepath.Dir(kubeconfig), "metrics-adapter", "*.log"))
-	for _, path := range append(logs, adapterLogs...) {
-		if content, err := os.ReadFile(path); err == nil {
-			_, _ = fmt.Fprintf(GinkgoWriter, "\n===== %s (last 40 lines)\n%s\n", path, tail(string(content), 40))
-		}
-	}
+	return &framework.Dump{Cluster: kube, Objects: "infsvc,deploy,hpa,lease",
+		OperatorLines: 80, EventLines: 100, ObjectLines: 150, ComponentLines: 40,
+		LogGlobs: []string{
+			filepath.Join(clusterDir, "logs", "*.log"),
+			filepath.Join(filepath.Dir(kubeconfig), "metrics-adapter", "*.log"),
+		}}
 })

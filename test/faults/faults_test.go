@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
+	"github.com/inferenceops/inference-operator/test/framework"
 )
 
 const (
@@ -66,13 +67,13 @@ var _ = Describe("faults", Ordered, func() {
 	var (
 		rng *rand.Rand
 		// cluster is the cluster-wide operator of scenarios 1 and 2.
-		cluster *operatorProcess
+		cluster *framework.OperatorProcess
 	)
 
 	BeforeAll(func() {
 		rng = rand.New(rand.NewPCG(uint64(GinkgoRandomSeed()), 5))
 		cluster = newOperator("operator")
-		cluster.start()
+		cluster.Start()
 	})
 
 	It("1: converges 100 InferenceServices through 5 SIGKILLs of the operator, with no duplicate, orphan or replica decrease", func() {
@@ -90,14 +91,14 @@ var _ = Describe("faults", Ordered, func() {
 			time.Sleep(delay)
 			ready, total := convergedCount(Default, ns)
 			deployments := replicas.deploymentsSeen(ns)
-			cluster.kill()
+			cluster.Kill()
 			figures.addFault("operator SIGKILL while 100 InferenceServices converge")
 			_, _ = fmt.Fprintf(GinkgoWriter, "kill %d/%d after %s: %d InferenceServices Ready of %d created so far, %d Deployments\n",
 				kill, operatorKills, delay.Round(time.Millisecond), ready, total, deployments)
 			if kill == 1 {
 				Expect(ready).To(BeNumerically("<", convergingServices), "the first kill must land before convergence")
 			}
-			cluster.start()
+			cluster.Start()
 		}
 		Expect(<-created).To(Succeed())
 
@@ -149,7 +150,7 @@ var _ = Describe("faults", Ordered, func() {
 	})
 
 	It("2: keeps the operator running through a 20 s kube-apiserver outage and converges within 60 s of its return", func() {
-		Expect(cluster.running()).To(BeTrue())
+		Expect(cluster.Running()).To(BeTrue())
 		// A second operator runs as the shipped manager does, with leader election at its
 		// default settings (lease 15 s, renew deadline 10 s), on a namespace of its own.
 		// A 20 s outage is longer than the renew deadline: it is expected to give up its
@@ -157,9 +158,9 @@ var _ = Describe("faults", Ordered, func() {
 		// started anew, as the kubelet would.
 		leNS := createNamespace("apiserver-le")
 		elected := newOperator("leader-elected", "--leader-elect", "--leader-election-namespace="+leNS, "--watch-namespaces="+leNS)
-		elected.start()
-		DeferCleanup(elected.stop)
-		Eventually(elected.log).Should(ContainSubstring("Successfully acquired lease"))
+		elected.Start()
+		DeferCleanup(elected.Stop)
+		Eventually(elected.Log).Should(ContainSubstring("Successfully acquired lease"))
 		const electedCount = 5
 		Expect(createISVCs(leNS, electedCount, fixedEvery)).To(Succeed())
 
@@ -171,7 +172,7 @@ var _ = Describe("faults", Ordered, func() {
 
 		components := readComponents()
 		apiserver := components["kube-apiserver"]
-		logAtStop := cluster.logSize()
+		logAtStop := cluster.LogSize()
 		By(fmt.Sprintf("stopping kube-apiserver (pid %d) with %d of %d new InferenceServices Ready", apiserver.pid, readyAtStop, count))
 		stoppedAt := time.Now()
 		how := apiserver.stop(apiserverGrace)
@@ -180,9 +181,9 @@ var _ = Describe("faults", Ordered, func() {
 		Expect(apiserverReady()).NotTo(Succeed(), "the API server still answers")
 
 		// The outage lasts 20 s whatever happens; the operator must live through all of it.
-		Consistently(cluster.running, time.Until(stoppedAt.Add(apiserverOutage)), 250*time.Millisecond).
+		Consistently(cluster.Running, time.Until(stoppedAt.Add(apiserverOutage)), 250*time.Millisecond).
 			Should(BeTrue(), "the operator exited while the API server was down")
-		logAtReturn := cluster.logSize()
+		logAtReturn := cluster.LogSize()
 
 		By("starting kube-apiserver again with its former command line")
 		apiserver.startAgain()
@@ -200,19 +201,19 @@ var _ = Describe("faults", Ordered, func() {
 			}
 		}
 		_, _ = fmt.Fprintf(GinkgoWriter, "components that exited during the outage and were restarted: %v\n", restarted)
-		electedLog := elected.logSize()
-		if code, at, exited := elected.exit(); exited {
+		electedLog := elected.LogSize()
+		if code, at, exited := elected.Exit(); exited {
 			_, _ = fmt.Fprintf(GinkgoWriter, "the leader-elected operator exited with status %d, %.1f s into the outage; starting it again\n",
 				code, at.Sub(stoppedAt).Seconds())
 			Expect(code).To(Equal(1))
-			Expect(elected.log()).To(ContainSubstring("leader election lost"), "the leader-elected operator did not exit the designed way")
+			Expect(elected.Log()).To(ContainSubstring("leader election lost"), "the leader-elected operator did not exit the designed way")
 			figures.mu.Lock()
 			figures.selfExits = append(figures.selfExits, fmt.Sprintf(
 				"the leader-elected manager (--leader-elect, lease 15 s, renew deadline 10 s, as shipped) exited with status 1, "+
 					"\"leader election lost\", %.0f s into the 20 s kube-apiserver outage; started again after it, as a kubelet would",
 				at.Sub(stoppedAt).Seconds()))
 			figures.mu.Unlock()
-			elected.start()
+			elected.Start()
 		} else {
 			_, _ = fmt.Fprintf(GinkgoWriter, "the leader-elected operator is still running\n")
 		}
@@ -226,26 +227,26 @@ var _ = Describe("faults", Ordered, func() {
 		figures.apiserverReturnToConverged = time.Since(returnedAt).Seconds()
 		_, _ = fmt.Fprintf(GinkgoWriter, "every InferenceService Ready %.1f s after the API server's return\n", figures.apiserverReturnToConverged)
 
-		Expect(cluster.running()).To(BeTrue(), "the operator exited")
-		lost := cluster.logBetween(logAtStop, logAtReturn)
+		Expect(cluster.Running()).To(BeTrue(), "the operator exited")
+		lost := cluster.LogBetween(logAtStop, logAtReturn)
 		Expect(lost).To(ContainSubstring("connection refused"), "the operator's log does not show the lost API server")
-		regained := cluster.logBetween(logAtReturn, -1)
-		Expect(countLogLines(regained, "Reconcile successful", ns, "")).To(BeNumerically(">", 0),
+		regained := cluster.LogBetween(logAtReturn, -1)
+		Expect(framework.CountLogLines(regained, "Reconcile successful", ns, "")).To(BeNumerically(">", 0),
 			"the operator's log shows no successful reconcile after the API server's return")
 		_, _ = fmt.Fprintf(GinkgoWriter, "operator log: %d lines mention \"connection refused\" during the outage; %d successful reconciles in %s after it\n",
-			strings.Count(lost, "connection refused"), countLogLines(regained, "Reconcile successful", ns, ""), ns)
+			strings.Count(lost, "connection refused"), framework.CountLogLines(regained, "Reconcile successful", ns, ""), ns)
 
-		Eventually(func() string { return elected.logBetween(electedLog, -1) }).Should(ContainSubstring("Successfully acquired lease"))
-		Expect(countLogLines(elected.logBetween(electedLog, -1), "Reconcile successful", leNS, "")).To(BeNumerically(">", 0),
+		Eventually(func() string { return elected.LogBetween(electedLog, -1) }).Should(ContainSubstring("Successfully acquired lease"))
+		Expect(framework.CountLogLines(elected.LogBetween(electedLog, -1), "Reconcile successful", leNS, "")).To(BeNumerically(">", 0),
 			"the leader-elected operator did no work after the outage")
-		for _, p := range []*operatorProcess{cluster, elected} {
-			Expect(p.log()).NotTo(ContainSubstring("panic"), "operator %s panicked", p.name)
+		for _, p := range []*framework.OperatorProcess{cluster, elected} {
+			Expect(p.Log()).NotTo(ContainSubstring("panic"), "operator %s panicked", p.Name)
 		}
 	})
 
 	It("3: lets only the leader write, hands over within leaseDuration + renewDeadline when it is killed, and resumes work", func() {
 		// The cluster-wide operator runs without leader election; it would write too.
-		cluster.stop()
+		cluster.Stop()
 		ns := createNamespace("leader")
 		flags := []string{
 			"--leader-elect", "--leader-election-namespace=" + ns, "--watch-namespaces=" + ns,
@@ -261,15 +262,15 @@ var _ = Describe("faults", Ordered, func() {
 		}
 
 		By("starting one replica, which takes the lease, then a second")
-		first.start()
+		first.Start()
 		var leader string
 		Eventually(func(g Gomega) {
 			leader = holder(g)
 			g.Expect(leader).NotTo(BeEmpty())
 		}).Should(Succeed())
-		Eventually(first.log).Should(ContainSubstring("Successfully acquired lease"))
-		second.start()
-		Eventually(second.log).Should(ContainSubstring("Attempting to acquire leader lease"))
+		Eventually(first.Log).Should(ContainSubstring("Successfully acquired lease"))
+		second.Start()
+		Eventually(second.Log).Should(ContainSubstring("Attempting to acquire leader lease"))
 
 		for i := range 3 {
 			Expect(k8sClient.Create(ctx(), newISVC(ns, isvcName(i)))).To(Succeed())
@@ -283,21 +284,21 @@ var _ = Describe("faults", Ordered, func() {
 		By("checking that only the lease holder writes")
 		Consistently(func(g Gomega) {
 			g.Expect(holder(g)).To(Equal(leader))
-			writes, err := second.writeRequests()
+			writes, err := second.WriteRequests(ctx())
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(writes).To(BeZero(), "the follower sent write requests")
 		}, 3*time.Second).Should(Succeed())
-		leaderWrites, err := first.writeRequests()
+		leaderWrites, err := first.WriteRequests(ctx())
 		Expect(err).NotTo(HaveOccurred())
 		Expect(leaderWrites).To(BeNumerically(">", 0), "the leader's writes are counted, or the follower's 0 proves nothing")
-		Expect(first.reconciles(ns, "")).To(BeNumerically(">=", 3))
-		Expect(second.reconciles(ns, "")).To(BeZero(), "the follower reconciled")
-		Expect(second.log()).NotTo(ContainSubstring("Successfully acquired lease"))
+		Expect(first.Reconciles(ns, "")).To(BeNumerically(">=", 3))
+		Expect(second.Reconciles(ns, "")).To(BeZero(), "the follower reconciled")
+		Expect(second.Log()).NotTo(ContainSubstring("Successfully acquired lease"))
 		_, _ = fmt.Fprintf(GinkgoWriter, "leader %s: %d write requests, %d reconciles; follower: 0 writes, 0 reconciles\n",
-			leader, leaderWrites, first.reconciles(ns, ""))
+			leader, leaderWrites, first.Reconciles(ns, ""))
 
 		By("killing the leader with SIGKILL and creating an InferenceService while nobody leads")
-		first.kill()
+		first.Kill()
 		killedAt := time.Now()
 		figures.addFault("leader SIGKILL")
 		Expect(k8sClient.Create(ctx(), newISVC(ns, "after-kill"))).To(Succeed())
@@ -312,7 +313,7 @@ var _ = Describe("faults", Ordered, func() {
 		_, _ = fmt.Fprintf(GinkgoWriter, "handover to %s took %.1f s (limit: leaseDuration + renewDeadline = %s)\n",
 			newLeader, handover.Seconds(), limit)
 		Expect(handover).To(BeNumerically("<=", limit))
-		Eventually(second.log).Should(ContainSubstring("Successfully acquired lease"))
+		Eventually(second.Log).Should(ContainSubstring("Successfully acquired lease"))
 
 		By("seeing the new leader converge the InferenceService created after the kill")
 		Eventually(func(g Gomega) {
@@ -325,15 +326,15 @@ var _ = Describe("faults", Ordered, func() {
 			g.Expect(isConverged(isvc)).To(BeTrue())
 		}).Should(Succeed())
 		_, _ = fmt.Fprintf(GinkgoWriter, "work resumed: after-kill converged %.1f s after the kill\n", time.Since(killedAt).Seconds())
-		Expect(second.reconciles(ns, "after-kill")).To(BeNumerically(">", 0))
-		second.stop()
+		Expect(second.Reconciles(ns, "after-kill")).To(BeNumerically(">", 0))
+		second.Stop()
 	})
 
 	It("4: never changes spec.replicas that the HPA holds at 7 through 100 reconciles", func() {
 		ns := createNamespace("hpa")
 		operator := newOperator("hpa", "--watch-namespaces="+ns)
-		operator.start()
-		DeferCleanup(operator.stop)
+		operator.Start()
+		DeferCleanup(operator.Stop)
 
 		// The real HPA must not move the count during the test, so its metric is one no
 		// adapter serves: it reports ScalingActive=False and leaves spec.replicas alone
@@ -396,8 +397,8 @@ var _ = Describe("faults", Ordered, func() {
 		}
 		run := map[string]func(n int){
 			"operator restart (SIGKILL, start)": func(int) {
-				operator.kill()
-				operator.start()
+				operator.Kill()
+				operator.Start()
 				figures.addFault("operator SIGKILL under an HPA holding 7 replicas")
 			},
 			"spec.env edit (rolls the pods)": func(n int) {
@@ -422,13 +423,13 @@ var _ = Describe("faults", Ordered, func() {
 		Expect(plan).To(HaveLen(100))
 		rng.Shuffle(len(plan), func(i, j int) { plan[i], plan[j] = plan[j], plan[i] })
 
-		reconcilesBefore := operator.reconciles(ns, "hold")
+		reconcilesBefore := operator.Reconciles(ns, "hold")
 		done := map[string]int{}
 		for _, kind := range plan {
-			before := operator.reconciles(ns, "hold")
+			before := operator.Reconciles(ns, "hold")
 			done[kind]++
 			run[kind](done[kind])
-			Eventually(func() int { return operator.reconciles(ns, "hold") }, 30*time.Second, 100*time.Millisecond).
+			Eventually(func() int { return operator.Reconciles(ns, "hold") }, 30*time.Second, 100*time.Millisecond).
 				Should(BeNumerically(">", before), "no reconcile after %s", kind)
 		}
 
@@ -442,7 +443,7 @@ var _ = Describe("faults", Ordered, func() {
 			g.Expect(dep.Status.AvailableReplicas).To(Equal(int32(heldReplicas)))
 			g.Expect(isConverged(getISVC(g, ns, "hold"))).To(BeTrue())
 		}).Should(Succeed())
-		reconciles := operator.reconciles(ns, "hold") - reconcilesBefore
+		reconciles := operator.Reconciles(ns, "hold") - reconcilesBefore
 
 		dep := &appsv1.Deployment{}
 		Expect(k8sClient.Get(ctx(), client.ObjectKey{Namespace: ns, Name: "hold"}, dep)).To(Succeed())
@@ -472,8 +473,8 @@ var _ = Describe("faults", Ordered, func() {
 	It("5: restores a deleted or hand-edited child within seconds, restarting no pod that need not restart", func() {
 		ns := createNamespace("tamper")
 		operator := newOperator("tamper", "--watch-namespaces="+ns)
-		operator.start()
-		DeferCleanup(operator.stop)
+		operator.Start()
+		DeferCleanup(operator.Stop)
 		key := client.ObjectKey{Namespace: ns, Name: "tamper"}
 
 		Expect(k8sClient.Create(ctx(), newISVC(ns, "tamper", withReplicas(2),
@@ -538,11 +539,11 @@ var _ = Describe("faults", Ordered, func() {
 		expectOriginalPods()
 
 		By("annotating the Deployment by hand, a field the operator does not own")
-		reconcilesBefore := operator.reconciles(ns, "tamper")
+		reconcilesBefore := operator.Reconciles(ns, "tamper")
 		figures.addFault("Deployment annotated by hand (not the operator's field)")
 		Expect(k8sClient.Patch(ctx(), &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "tamper"}},
 			client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"annotations":{"faults.example/owner":"someone-else"}}}`)))).To(Succeed())
-		Eventually(func() int { return operator.reconciles(ns, "tamper") }).Should(BeNumerically(">", reconcilesBefore))
+		Eventually(func() int { return operator.Reconciles(ns, "tamper") }).Should(BeNumerically(">", reconcilesBefore))
 		Consistently(func(g Gomega) {
 			g.Expect(getDeployment(g).Annotations).To(HaveKeyWithValue("faults.example/owner", "someone-else"))
 		}, 2*time.Second).Should(Succeed(), "the operator removed a field it does not own")
@@ -590,8 +591,8 @@ var _ = Describe("faults", Ordered, func() {
 	It("5b: restores a Service whose port number was edited by hand", func() {
 		ns := createNamespace("svcport")
 		operator := newOperator("svcport", "--watch-namespaces="+ns)
-		operator.start()
-		DeferCleanup(operator.stop)
+		operator.Start()
+		DeferCleanup(operator.Stop)
 		key := client.ObjectKey{Namespace: ns, Name: "port"}
 		Expect(k8sClient.Create(ctx(), newISVC(ns, "port", withReplicas(1)))).To(Succeed())
 		Eventually(func(g Gomega) { g.Expect(isConverged(getISVC(g, ns, "port"))).To(BeTrue()) }).Should(Succeed())
