@@ -339,6 +339,13 @@ type InferenceServiceSpec struct {
 	// +kubebuilder:validation:XValidation:rule="!has(self.rollingUpdate) || !has(self.rollingUpdate.maxUnavailable) || type(self.rollingUpdate.maxUnavailable) == int || !self.rollingUpdate.maxUnavailable.matches('^[0-9]+%$') || self.rollingUpdate.maxUnavailable.matches('^0*([0-9]{1,2}|100)%$')",message="spec.strategy.rollingUpdate.maxUnavailable must not be more than 100%"
 	// +kubebuilder:validation:XValidation:rule="!has(self.rollingUpdate) || !has(self.rollingUpdate.maxUnavailable) || !has(self.rollingUpdate.maxSurge) || !((type(self.rollingUpdate.maxUnavailable) == int ? self.rollingUpdate.maxUnavailable == 0 : self.rollingUpdate.maxUnavailable.matches('^0+%$')) && (type(self.rollingUpdate.maxSurge) == int ? self.rollingUpdate.maxSurge == 0 : self.rollingUpdate.maxSurge.matches('^0+%$')))",message="spec.strategy.rollingUpdate.maxUnavailable and maxSurge must not both be 0"
 	Strategy *appsv1.DeploymentStrategy `json:"strategy,omitempty"`
+
+	// paused, when true, stops the operator from changing the service's children: it
+	// applies and deletes nothing (a hand edit or a deleted child stays as it is) and
+	// keeps reporting their state, with the condition Paused. Set it back to false (or
+	// remove it) and the children are brought in line with the spec again.
+	// +optional
+	Paused bool `json:"paused,omitempty"`
 }
 
 // AutoscalingSpec configures the HorizontalPodAutoscaler that scales the model server.
@@ -531,6 +538,7 @@ type InferenceServiceStatus struct {
 // +kubebuilder:printcolumn:name="Targets",type=string,JSONPath=`.status.targets`
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="Paused",type=boolean,JSONPath=`.spec.paused`,priority=1
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="metadata.name must be at most 63 characters: the Service is named after the InferenceService and must fit a DNS label"
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be a DNS-1035 label (lower-case letters, digits and '-', starting with a letter): the Service is named after the InferenceService"

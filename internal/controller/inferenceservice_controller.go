@@ -97,7 +97,7 @@ func (r *InferenceServiceReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		return ctrl.Result{}, nil
 	}
 
-	obs, reconcileErr := r.reconcileChildren(ctx, isvc, render.Desired(isvc))
+	obs, reconcileErr := r.syncChildren(ctx, isvc)
 
 	status := computeStatus(isvc, obs, r.Config)
 	if err := r.writeStatus(ctx, isvc, status); err != nil {

@@ -151,6 +151,7 @@ func computeStatus(isvc *servingv1alpha1.InferenceService, obs observed, cfg ren
 	setProgressingCondition(&status, isvc, obs.deployment)
 	setHPAConditions(&status, isvc, autoscaling != nil, obs.hpa)
 	setReadyCondition(&status, isvc, obs)
+	setPausedCondition(&status, isvc, obs)
 	setStalledCondition(&status, isvc, obs.blocked)
 	setReconcilingCondition(&status, isvc)
 	return status

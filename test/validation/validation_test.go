@@ -232,6 +232,7 @@ var invalidCases = []catalogueCase{
 	{name: "a drain as long as the grace period", overlay: `spec: {drainSeconds: 30, terminationGracePeriodSeconds: 30}`, message: "spec.drainSeconds must be less than spec.terminationGracePeriodSeconds"},
 	{name: "a drain as long as the default grace period", overlay: `spec: {drainSeconds: 45}`, message: "spec.drainSeconds must be less than spec.terminationGracePeriodSeconds (default 30)"},
 	{name: "a negative drain", overlay: `spec: {drainSeconds: -1}`, message: "spec.drainSeconds"},
+	{name: "paused given as a string", overlay: `spec: {paused: "yes"}`, message: "spec.paused: Invalid value"},
 	{name: "unknown strategy", overlay: `spec: {strategy: {type: BlueGreen}}`, message: "spec.strategy.type must be RollingUpdate or Recreate", childrenRefuse: true},
 	{name: "Recreate with rolling-update settings", overlay: `spec: {strategy: {type: Recreate, rollingUpdate: {maxSurge: 1}}}`, message: "spec.strategy.rollingUpdate must not be set when spec.strategy.type is Recreate", childrenRefuse: true},
 	{name: "maxSurge that is neither a number nor a percentage", overlay: `spec: {strategy: {rollingUpdate: {maxSurge: half}}}`, message: "spec.strategy.rollingUpdate.maxUnavailable and maxSurge must each be", childrenRefuse: true},
