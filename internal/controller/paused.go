@@ -10,14 +10,23 @@ import (
 	"github.com/inferenceops/inference-operator/internal/render"
 )
 
-// syncChildren brings the children in line with the spec or, while spec.paused is true,
-// only reads them, so that the status keeps following what runs.
+// syncChildren reads the service's pods, then brings the children in line with the spec
+// or, while spec.paused is true, only reads them, so that the status keeps following what
+// runs.
 func (r *InferenceServiceReconciler) syncChildren(ctx context.Context, isvc *servingv1alpha1.InferenceService) (observed, error) {
-	desired := render.Desired(isvc)
-	if isvc.Spec.Paused {
-		return r.observeChildren(ctx, isvc, desired)
+	pods, err := r.listPods(ctx, isvc)
+	if err != nil {
+		return observed{}, err
 	}
-	return r.reconcileChildren(ctx, isvc, desired)
+	desired := render.Desired(isvc)
+	var obs observed
+	if isvc.Spec.Paused {
+		obs, err = r.observeChildren(ctx, isvc, desired)
+	} else {
+		obs, err = r.reconcileChildren(ctx, isvc, desired)
+	}
+	obs.pods = pods
+	return obs, err
 }
 
 // observeChildren reads every child from the cache and writes none: what a paused

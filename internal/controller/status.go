@@ -27,6 +27,8 @@ type observed struct {
 	deployment *appsv1.Deployment
 	service    *corev1.Service
 	hpa        *autoscalingv2.HorizontalPodAutoscaler
+	// pods are the service's pods as the cache holds them (see trimPod), oldest first.
+	pods []corev1.Pod
 
 	// blocked is set when a child could not be written; its reason is one of
 	// ReasonResourceConflict, ReasonWaitingForPreviousChildren or ReasonApplyFailed.
@@ -152,6 +154,7 @@ func computeStatus(isvc *servingv1alpha1.InferenceService, obs observed, cfg ren
 	setHPAConditions(&status, isvc, autoscaling != nil, obs.hpa)
 	setReadyCondition(&status, isvc, obs)
 	setPausedCondition(&status, isvc, obs)
+	setPodsSchedulableCondition(&status, isvc, obs.pods)
 	setStalledCondition(&status, isvc, obs.blocked)
 	setReconcilingCondition(&status, isvc)
 	return status
