@@ -10,22 +10,30 @@ import (
 	"github.com/inferenceops/inference-operator/internal/render"
 )
 
-// syncChildren reads the service's pods, then brings the children in line with the spec
-// or, while spec.paused is true, only reads them, so that the status keeps following what
-// runs.
+// syncChildren reads the service's pods, then brings the children in line with the spec,
+// with the strategy the rollout policy chose from what runs (see planRollout), or, while
+// spec.paused is true, only reads them, so that the status keeps following what runs.
 func (r *InferenceServiceReconciler) syncChildren(ctx context.Context, isvc *servingv1alpha1.InferenceService) (observed, error) {
 	pods, err := r.listPods(ctx, isvc)
 	if err != nil {
 		return observed{}, err
 	}
 	desired := render.Desired(isvc)
-	var obs observed
+	var (
+		obs  observed
+		plan rolloutPlan
+	)
 	if isvc.Spec.Paused {
 		obs, err = r.observeChildren(ctx, isvc, desired)
 	} else {
+		if live := r.liveDeployment(ctx, isvc); live != nil {
+			plan = planRollout(isvc, live, pods)
+			desired.Deployment.Spec.Strategy = render.Strategy(isvc, plan.onePodAtATime)
+			r.recordRolloutPlan(isvc, live, plan)
+		}
 		obs, err = r.reconcileChildren(ctx, isvc, desired)
 	}
-	obs.pods = pods
+	obs.pods, obs.rollout = pods, plan
 	return obs, err
 }
 

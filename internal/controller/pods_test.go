@@ -105,7 +105,7 @@ func TestPodsSchedulableNamesTheSchedulersMessageInReady(t *testing.T) {
 	old := podOf("ns", "llm", "old", withScheduled(corev1.ConditionTrue, "", ""))
 	surge := podOf("ns", "llm", "new", withScheduled(corev1.ConditionFalse, corev1.PodReasonUnschedulable, gpuStarved))
 
-	status := computeStatus(isvc, observed{deployment: rollingOut(2, 1, 2), pods: []corev1.Pod{*old, *surge}}, render.Config{})
+	status := computeStatus(isvc, observed{deployment: rollingOut(2, 2), pods: []corev1.Pod{*old, *surge}}, render.Config{})
 	cond := meta.FindStatusCondition(status.Conditions, servingv1alpha1.ConditionPodsSchedulable)
 	g.Expect(cond).NotTo(BeNil())
 	g.Expect(cond.Status).To(Equal(metav1.ConditionFalse))
@@ -117,7 +117,7 @@ func TestPodsSchedulableNamesTheSchedulersMessageInReady(t *testing.T) {
 	reconciling := meta.FindStatusCondition(status.Conditions, servingv1alpha1.ConditionReconciling)
 	g.Expect(reconciling.Message).To(Equal(ready.Message))
 
-	status = computeStatus(isvc, observed{deployment: rollingOut(2, 1, 2), pods: []corev1.Pod{*old}}, render.Config{})
+	status = computeStatus(isvc, observed{deployment: rollingOut(2, 2), pods: []corev1.Pod{*old}}, render.Config{})
 	cond = meta.FindStatusCondition(status.Conditions, servingv1alpha1.ConditionPodsSchedulable)
 	g.Expect(cond.Status).To(Equal(metav1.ConditionTrue))
 	g.Expect(cond.Reason).To(Equal(servingv1alpha1.ReasonPodsScheduled))
@@ -160,12 +160,12 @@ var _ = Describe("pods that cannot be scheduled", func() {
 })
 
 // rollingOut is the live Deployment of a rollout under way: replicas desired, total pods
-// of which updated run the new template, the old ones available, the new ones not yet.
-func rollingOut(replicas, updated, total int32) *appsv1.Deployment {
+// of which one runs the new template and is not yet available, the old ones are.
+func rollingOut(replicas, total int32) *appsv1.Deployment {
 	return deploymentFixture(func(d *appsv1.Deployment) {
 		d.Spec.Replicas = ptr.To(replicas)
-		d.Status.Replicas, d.Status.UpdatedReplicas = total, updated
-		d.Status.ReadyReplicas, d.Status.AvailableReplicas = total-updated, total-updated
+		d.Status.Replicas, d.Status.UpdatedReplicas = total, 1
+		d.Status.ReadyReplicas, d.Status.AvailableReplicas = total-1, total-1
 		d.Status.Conditions[1].Reason = "ReplicaSetUpdated"
 	})
 }
