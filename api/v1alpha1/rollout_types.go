@@ -39,6 +39,7 @@ type RolloutSpec struct {
 	// percentage such as "25%" (rounded up). Default: the Deployment's, 25%.
 	// +optional
 	// +kubebuilder:validation:XIntOrString
+	// +kubebuilder:validation:MaxLength=8
 	// +kubebuilder:validation:Pattern=`^[0-9]{1,5}%$`
 	// +kubebuilder:validation:XValidation:rule="type(self) != int || self >= 0",message="spec.rollout.maxSurge must not be negative"
 	MaxSurge *intstr.IntOrString `json:"maxSurge,omitempty"`
@@ -47,6 +48,7 @@ type RolloutSpec struct {
 	// number or a percentage of at most 100% (rounded down). Default: the Deployment's, 25%.
 	// +optional
 	// +kubebuilder:validation:XIntOrString
+	// +kubebuilder:validation:MaxLength=8
 	// +kubebuilder:validation:Pattern=`^(100|[1-9]?[0-9])%$`
 	// +kubebuilder:validation:XValidation:rule="type(self) != int || self >= 0",message="spec.rollout.maxUnavailable must not be negative"
 	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
