@@ -28,6 +28,7 @@ const (
 // +kubebuilder:validation:XValidation:rule="!(has(self.replicas) && has(self.autoscaling))",message="spec.replicas and spec.autoscaling are mutually exclusive: set replicas for a fixed count, or autoscaling for a HorizontalPodAutoscaler",fieldPath=".replicas"
 // +kubebuilder:validation:XValidation:rule="!has(self.volumeMounts) || self.volumeMounts.all(m, has(self.volumes) && m.name in self.volumes.map(v, v.name))",message="spec.volumeMounts[*].name must name a volume of spec.volumes",fieldPath=".volumeMounts"
 // +kubebuilder:validation:XValidation:rule="!has(self.volumeMounts) || !self.volumeMounts.exists(m, has(m.mountPropagation) && m.mountPropagation == 'Bidirectional') || (has(self.containerSecurityContext) && has(self.containerSecurityContext.privileged) && self.containerSecurityContext.privileged)",message="spec.volumeMounts[*].mountPropagation Bidirectional needs spec.containerSecurityContext.privileged true",fieldPath=".volumeMounts"
+// +kubebuilder:validation:XValidation:rule="!has(self.rollout) || !has(self.strategy)",message="spec.rollout and spec.strategy are mutually exclusive: set rollout (policy Auto, Surge or Recreate), or strategy for the Deployment's own",fieldPath=".rollout"
 // +kubebuilder:validation:XValidation:rule="!has(self.drainSeconds) || self.drainSeconds == 0 || self.drainSeconds < (has(self.terminationGracePeriodSeconds) ? self.terminationGracePeriodSeconds : 30)",message="spec.drainSeconds must be less than spec.terminationGracePeriodSeconds (default 30): the pod is killed when the grace period ends, drained or not",fieldPath=".drainSeconds"
 type InferenceServiceSpec struct {
 	// image is the container image of the model server, for example
@@ -329,9 +330,11 @@ type InferenceServiceSpec struct {
 	// +kubebuilder:validation:Maximum=3600
 	DrainSeconds *int32 `json:"drainSeconds,omitempty"`
 
-	// strategy is the Deployment's update strategy. RollingUpdate (default) keeps serving
-	// during a rollout; Recreate stops old pods first, which a GPU-bound service with no
-	// spare GPU needs.
+	// strategy is the Deployment's update strategy, passed as it is. RollingUpdate keeps
+	// serving during a rollout; Recreate stops old pods first. Mutually exclusive with
+	// rollout, which says the same with a policy (strategy Recreate is rollout policy
+	// Recreate, strategy RollingUpdate is rollout policy Surge with the same maxSurge and
+	// maxUnavailable) and adds Auto; with strategy set, Auto is off.
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="!has(self.type) || self.type in ['', 'RollingUpdate', 'Recreate']",message="spec.strategy.type must be RollingUpdate or Recreate"
 	// +kubebuilder:validation:XValidation:rule="!has(self.type) || self.type != 'Recreate' || !has(self.rollingUpdate)",message="spec.strategy.rollingUpdate must not be set when spec.strategy.type is Recreate"
@@ -339,6 +342,19 @@ type InferenceServiceSpec struct {
 	// +kubebuilder:validation:XValidation:rule="!has(self.rollingUpdate) || !has(self.rollingUpdate.maxUnavailable) || type(self.rollingUpdate.maxUnavailable) == int || !self.rollingUpdate.maxUnavailable.matches('^[0-9]+%$') || self.rollingUpdate.maxUnavailable.matches('^0*([0-9]{1,2}|100)%$')",message="spec.strategy.rollingUpdate.maxUnavailable must not be more than 100%"
 	// +kubebuilder:validation:XValidation:rule="!has(self.rollingUpdate) || !has(self.rollingUpdate.maxUnavailable) || !has(self.rollingUpdate.maxSurge) || !((type(self.rollingUpdate.maxUnavailable) == int ? self.rollingUpdate.maxUnavailable == 0 : self.rollingUpdate.maxUnavailable.matches('^0+%$')) && (type(self.rollingUpdate.maxSurge) == int ? self.rollingUpdate.maxSurge == 0 : self.rollingUpdate.maxSurge.matches('^0+%$')))",message="spec.strategy.rollingUpdate.maxUnavailable and maxSurge must not both be 0"
 	Strategy *appsv1.DeploymentStrategy `json:"strategy,omitempty"`
+
+	// rollout says how a new pod template replaces the old one: policy Auto (the default
+	// when neither rollout nor strategy is set), Surge or Recreate, with maxSurge and
+	// maxUnavailable. Mutually exclusive with strategy.
+	// +optional
+	Rollout *RolloutSpec `json:"rollout,omitempty"`
+
+	// paused, when true, stops the operator from changing the service's children: it
+	// applies and deletes nothing (a hand edit or a deleted child stays as it is) and
+	// keeps reporting their state, with the condition Paused. Set it back to false (or
+	// remove it) and the children are brought in line with the spec again.
+	// +optional
+	Paused bool `json:"paused,omitempty"`
 }
 
 // AutoscalingSpec configures the HorizontalPodAutoscaler that scales the model server.
@@ -542,6 +558,7 @@ type InferenceServiceStatus struct {
 // +kubebuilder:printcolumn:name="Targets",type=string,JSONPath=`.status.targets`
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="Paused",type=boolean,JSONPath=`.spec.paused`,priority=1
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
 // +kubebuilder:printcolumn:name="Last Scale",type=string,JSONPath=`.status.scaling.lastScale`,priority=1
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="metadata.name must be at most 63 characters: the Service is named after the InferenceService and must fit a DNS label"

@@ -21,6 +21,8 @@ import (
 //   - managedFields are dropped from cached objects, and the pod template from cached
 //     Deployments, which keeps memory low; of children, the cache keeps a digest of the
 //     fields the operator owns instead (see trimChild);
+//   - pods are cached only with the same label, and trimmed to what the status reads
+//     (see trimPod);
 //   - a read of a kind that has no informer fails instead of silently starting a
 //     cluster-wide one.
 //
@@ -38,6 +40,7 @@ func CacheOptions(namespaces []string) cache.Options {
 			&corev1.Service{}:                        managed,
 			&autoscalingv2.HorizontalPodAutoscaler{}: managed,
 			&policyv1.PodDisruptionBudget{}:          managed,
+			&corev1.Pod{}:                            {Label: managed.Label, Transform: trimPod},
 		},
 	}
 	if len(namespaces) > 0 {

@@ -103,7 +103,7 @@ func (r *InferenceServiceReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		return ctrl.Result{}, nil
 	}
 
-	obs, reconcileErr := r.reconcileChildren(ctx, isvc, render.Desired(isvc))
+	obs, reconcileErr := r.syncChildren(ctx, isvc)
 
 	status := computeStatus(isvc, obs, r.Config)
 	r.Metrics.Observe(req.NamespacedName, &status, render.Autoscaling(isvc) != nil)
@@ -213,6 +213,7 @@ func (r *InferenceServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&corev1.Service{}).
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
 		Owns(&policyv1.PodDisruptionBudget{}).
+		Watches(podWatch()).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Named("inferenceservice").
 		Complete(r)

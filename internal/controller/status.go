@@ -27,6 +27,10 @@ type observed struct {
 	deployment *appsv1.Deployment
 	service    *corev1.Service
 	hpa        *autoscalingv2.HorizontalPodAutoscaler
+	// pods are the service's pods as the cache holds them (see trimPod), oldest first.
+	pods []corev1.Pod
+	// rollout is what the rollout policy decided (see planRollout).
+	rollout rolloutPlan
 
 	// blocked is set when a child could not be written; its reason is one of
 	// ReasonResourceConflict, ReasonWaitingForPreviousChildren or ReasonApplyFailed.
@@ -151,8 +155,11 @@ func computeStatus(isvc *servingv1alpha1.InferenceService, obs observed, cfg ren
 
 	setAvailableCondition(&status, isvc, obs.deployment, autoscaling)
 	setProgressingCondition(&status, isvc, obs.deployment)
+	noteRolloutPlan(&status, isvc, obs.rollout)
 	setHPAConditions(&status, isvc, autoscaling != nil, obs.hpa)
 	setReadyCondition(&status, isvc, obs)
+	setPausedCondition(&status, isvc, obs)
+	setPodsSchedulableCondition(&status, isvc, obs.pods)
 	setStalledCondition(&status, isvc, obs.blocked)
 	setReconcilingCondition(&status, isvc)
 	return status

@@ -240,7 +240,7 @@ func TestComputeStatusHPAConditions(t *testing.T) {
 		g.Expect(status.Targets).To(BeEmpty())
 		g.Expect(status.CurrentMetrics).To(BeNil())
 		g.Expect(status.LastScaleTime).To(BeNil())
-		g.Expect(status.Conditions).To(HaveLen(3), "only Ready, Available and Progressing are left")
+		g.Expect(status.Conditions).To(HaveLen(4), "only Ready, Available, Progressing and PodsSchedulable are left")
 	})
 }
 

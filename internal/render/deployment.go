@@ -54,9 +54,7 @@ func Deployment(isvc *servingv1alpha1.InferenceService) *appsv1.Deployment {
 	if Autoscaling(isvc) == nil {
 		dep.Spec.Replicas = ptr.To(*spec.Replicas)
 	}
-	if spec.Strategy != nil {
-		dep.Spec.Strategy = *spec.Strategy.DeepCopy()
-	}
+	dep.Spec.Strategy = Strategy(isvc, false)
 	return dep
 }
 

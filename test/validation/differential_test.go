@@ -251,6 +251,13 @@ var families = []func(r *rand.Rand) mutation{
 		}
 		return mutation{"spec.strategy", s}
 	},
+	func(r *rand.Rand) mutation { // rollout policy and numbers
+		return mutation{"spec.rollout", object(map[string]any{
+			"policy":         maybe(r, pick(r, "Auto", "Surge", "Recreate", "BlueGreen")),
+			"maxSurge":       maybe(r, pick(r, intOrPercents...)),
+			"maxUnavailable": maybe(r, pick(r, intOrPercents...)),
+		})}
+	},
 	func(r *rand.Rand) mutation { // PDB
 		return mutation{"spec.podDisruptionBudget." + pick(r, "minAvailable", "maxUnavailable"), pick(r, intOrPercents...)}
 	},

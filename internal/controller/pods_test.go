@@ -1,0 +1,171 @@
+package controller
+
+import (
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+
+	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
+	"github.com/inferenceops/inference-operator/internal/render"
+)
+
+const gpuStarved = "0/3 nodes are available: 3 Insufficient nvidia.com/gpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod."
+
+// podOf returns a pod of the InferenceService name as the API server holds it, with opts applied.
+func podOf(namespace, name, hash string, opts ...func(*corev1.Pod)) *corev1.Pod {
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: namespace, Name: name + "-" + hash + "-x",
+			Labels: map[string]string{
+				render.LabelManagedBy: render.ManagedByValue, render.LabelInferenceService: name,
+				"pod-template-hash": hash, "team": "a",
+			},
+			Annotations: map[string]string{"note": "dropped by the cache"},
+		},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{
+			Name: "inference-server", Image: "ghcr.io/example/model-server:1.0",
+			Env: []corev1.EnvVar{{Name: "MODEL", Value: "tiny"}},
+			Resources: corev1.ResourceRequirements{
+				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), "nvidia.com/gpu": resource.MustParse("1")},
+				Limits:   corev1.ResourceList{"nvidia.com/gpu": resource.MustParse("1")},
+			},
+		}}},
+	}
+	for _, opt := range opts {
+		opt(pod)
+	}
+	return pod
+}
+
+func withScheduled(status corev1.ConditionStatus, reason, message string) func(*corev1.Pod) {
+	return func(p *corev1.Pod) {
+		p.Status.Phase = corev1.PodPending
+		p.Status.Conditions = append(p.Status.Conditions,
+			corev1.PodCondition{Type: corev1.PodReady, Status: corev1.ConditionFalse},
+			corev1.PodCondition{Type: corev1.PodScheduled, Status: status, Reason: reason, Message: message})
+	}
+}
+
+func TestTrimPodKeepsWhatTheStatusReads(t *testing.T) {
+	g := NewWithT(t)
+	trimmed, err := trimPod(podOf("ns", "llm", "abc", withScheduled(corev1.ConditionFalse, corev1.PodReasonUnschedulable, gpuStarved)))
+	g.Expect(err).NotTo(HaveOccurred())
+	pod := trimmed.(*corev1.Pod)
+	g.Expect(pod.Labels).To(Equal(map[string]string{render.LabelInferenceService: "llm", "pod-template-hash": "abc"}),
+		"the InferenceService and template labels only")
+	g.Expect(pod.Annotations).To(BeNil())
+	g.Expect(pod.Spec.Containers).To(HaveLen(1))
+	g.Expect(pod.Spec.Containers[0].Image).To(BeEmpty())
+	g.Expect(pod.Spec.Containers[0].Env).To(BeNil())
+	g.Expect(pod.Spec.Containers[0].Resources.Requests).To(Equal(corev1.ResourceList{"nvidia.com/gpu": resource.MustParse("1")}),
+		"extended resources only")
+	g.Expect(pod.Status.Conditions).To(HaveLen(1))
+	g.Expect(unschedulable(pod)).NotTo(BeNil())
+	g.Expect(unschedulable(pod).Message).To(Equal(gpuStarved))
+}
+
+func TestSchedulingChangedPassesOnlySchedulingNews(t *testing.T) {
+	g := NewWithT(t)
+	pending := podOf("ns", "llm", "abc")
+	starved := podOf("ns", "llm", "abc", withScheduled(corev1.ConditionFalse, corev1.PodReasonUnschedulable, gpuStarved))
+	starvedOther := podOf("ns", "llm", "abc", withScheduled(corev1.ConditionFalse, corev1.PodReasonUnschedulable, "0/3 nodes are available: 3 Insufficient memory."))
+	scheduled := podOf("ns", "llm", "abc", withScheduled(corev1.ConditionTrue, "", ""))
+	running := scheduled.DeepCopy()
+	running.Status.Phase = corev1.PodRunning
+	deleting := starved.DeepCopy()
+	deleting.DeletionTimestamp = ptr.To(metav1.NewTime(time.Now()))
+
+	g.Expect(schedulingChanged.Create(event.CreateEvent{Object: pending})).To(BeFalse())
+	g.Expect(schedulingChanged.Create(event.CreateEvent{Object: starved})).To(BeTrue())
+	g.Expect(schedulingChanged.Delete(event.DeleteEvent{Object: starved})).To(BeTrue())
+	g.Expect(schedulingChanged.Delete(event.DeleteEvent{Object: running})).To(BeFalse())
+	g.Expect(schedulingChanged.Update(event.UpdateEvent{ObjectOld: pending, ObjectNew: starved})).To(BeTrue())
+	g.Expect(schedulingChanged.Update(event.UpdateEvent{ObjectOld: starved, ObjectNew: starvedOther})).To(BeTrue())
+	g.Expect(schedulingChanged.Update(event.UpdateEvent{ObjectOld: starved, ObjectNew: scheduled})).To(BeTrue())
+	g.Expect(schedulingChanged.Update(event.UpdateEvent{ObjectOld: starved, ObjectNew: deleting})).To(BeTrue())
+	g.Expect(schedulingChanged.Update(event.UpdateEvent{ObjectOld: scheduled, ObjectNew: running})).To(BeFalse(),
+		"a pod starting is the Deployment's news")
+	g.Expect(schedulingChanged.Update(event.UpdateEvent{ObjectOld: starved, ObjectNew: starved.DeepCopy()})).To(BeFalse())
+}
+
+func TestPodsSchedulableNamesTheSchedulersMessageInReady(t *testing.T) {
+	g := NewWithT(t)
+	isvc := newInferenceService("ns", "llm", func(i *servingv1alpha1.InferenceService) { i.Spec.Replicas = ptr.To[int32](2) })
+	isvc.Generation = 1
+	old := podOf("ns", "llm", "old", withScheduled(corev1.ConditionTrue, "", ""))
+	surge := podOf("ns", "llm", "new", withScheduled(corev1.ConditionFalse, corev1.PodReasonUnschedulable, gpuStarved))
+
+	status := computeStatus(isvc, observed{deployment: rollingOut(2, 2), pods: []corev1.Pod{*old, *surge}}, render.Config{})
+	cond := meta.FindStatusCondition(status.Conditions, servingv1alpha1.ConditionPodsSchedulable)
+	g.Expect(cond).NotTo(BeNil())
+	g.Expect(cond.Status).To(Equal(metav1.ConditionFalse))
+	g.Expect(cond.Reason).To(Equal(servingv1alpha1.ReasonUnschedulable))
+	g.Expect(cond.Message).To(Equal("1 pod cannot be scheduled (pod " + surge.Name + "): " + gpuStarved))
+	ready := meta.FindStatusCondition(status.Conditions, servingv1alpha1.ConditionReady)
+	g.Expect(ready.Reason).To(Equal(servingv1alpha1.ReasonRolloutInProgress), "Ready keeps describing the rollout")
+	g.Expect(ready.Message).To(HaveSuffix("; 1 pod cannot be scheduled: " + gpuStarved))
+	reconciling := meta.FindStatusCondition(status.Conditions, servingv1alpha1.ConditionReconciling)
+	g.Expect(reconciling.Message).To(Equal(ready.Message))
+
+	status = computeStatus(isvc, observed{deployment: rollingOut(2, 2), pods: []corev1.Pod{*old}}, render.Config{})
+	cond = meta.FindStatusCondition(status.Conditions, servingv1alpha1.ConditionPodsSchedulable)
+	g.Expect(cond.Status).To(Equal(metav1.ConditionTrue))
+	g.Expect(cond.Reason).To(Equal(servingv1alpha1.ReasonPodsScheduled))
+	g.Expect(meta.FindStatusCondition(status.Conditions, servingv1alpha1.ConditionReady).Message).NotTo(ContainSubstring("scheduled"))
+}
+
+// The pod watch, against a real API server: envtest runs no scheduler, so the spec
+// writes the scheduler's verdict on a pod itself.
+var _ = Describe("pods that cannot be scheduled", func() {
+	It("are reported on the InferenceService within seconds, in the scheduler's words, and cleared once scheduled", func() {
+		namespace := newNamespace()
+		key := client.ObjectKey{Namespace: namespace, Name: "llm"}
+		Expect(k8sClient.Create(ctx, newInferenceService(namespace, "llm"))).To(Succeed())
+		condition := func(t string) func(Gomega) *metav1.Condition {
+			return func(g Gomega) *metav1.Condition {
+				isvc := &servingv1alpha1.InferenceService{}
+				g.Expect(k8sClient.Get(ctx, key, isvc)).To(Succeed())
+				return meta.FindStatusCondition(isvc.Status.Conditions, t)
+			}
+		}
+		Eventually(condition(servingv1alpha1.ConditionPodsSchedulable)).Should(HaveField("Status", metav1.ConditionTrue))
+
+		pod := podOf(namespace, "llm", "abc")
+		Expect(k8sClient.Create(ctx, pod)).To(Succeed())
+		pod.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionFalse,
+			Reason: corev1.PodReasonUnschedulable, Message: gpuStarved, LastTransitionTime: metav1.Now()}}
+		Expect(k8sClient.Status().Update(ctx, pod)).To(Succeed())
+		Eventually(condition(servingv1alpha1.ConditionPodsSchedulable), 5*time.Second).Should(And(
+			HaveField("Status", metav1.ConditionFalse),
+			HaveField("Reason", servingv1alpha1.ReasonUnschedulable),
+			HaveField("Message", ContainSubstring(gpuStarved))))
+		Expect(condition(servingv1alpha1.ConditionReady)(Default).Message).To(ContainSubstring("1 pod cannot be scheduled: " + gpuStarved))
+
+		By("the scheduler placing the pod")
+		pod.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()}}
+		Expect(k8sClient.Status().Update(ctx, pod)).To(Succeed())
+		Eventually(condition(servingv1alpha1.ConditionPodsSchedulable), 5*time.Second).Should(HaveField("Status", metav1.ConditionTrue))
+		Expect(condition(servingv1alpha1.ConditionReady)(Default).Message).NotTo(ContainSubstring("cannot be scheduled"))
+	})
+})
+
+// rollingOut is the live Deployment of a rollout under way: replicas desired, total pods
+// of which one runs the new template and is not yet available, the old ones are.
+func rollingOut(replicas, total int32) *appsv1.Deployment {
+	return deploymentFixture(func(d *appsv1.Deployment) {
+		d.Spec.Replicas = ptr.To(replicas)
+		d.Status.Replicas, d.Status.UpdatedReplicas = total, 1
+		d.Status.ReadyReplicas, d.Status.AvailableReplicas = total-1, total-1
+		d.Status.Conditions[1].Reason = "ReplicaSetUpdated"
+	})
+}
