@@ -160,6 +160,10 @@ func computeStatus(isvc *servingv1alpha1.InferenceService, obs observed, cfg ren
 		status.CurrentMetrics = hpa.Status.CurrentMetrics
 		status.LastScaleTime = hpa.Status.LastScaleTime
 	}
+	if scaledToZero(isvc, obs.deployment) {
+		// KEDA scales to and from zero itself; its HPA only works above zero.
+		status.DesiredReplicas = 0
+	}
 	switch {
 	case render.UsesKEDA(isvc):
 		status.Targets = kedaTargets(isvc, obs.kedaHPA)
