@@ -571,6 +571,7 @@ type InferenceServiceStatus struct {
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="metadata.name must be at most 63 characters: the Service is named after the InferenceService and must fit a DNS label"
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.autoscaling) || !has(self.spec.autoscaling.keda) || !has(self.spec.autoscaling.keda.advanced) || !has(self.spec.autoscaling.keda.advanced.horizontalPodAutoscalerConfig) || !has(self.spec.autoscaling.keda.advanced.horizontalPodAutoscalerConfig.name) || self.spec.autoscaling.keda.advanced.horizontalPodAutoscalerConfig.name != self.metadata.name",message="spec.autoscaling.keda.advanced.horizontalPodAutoscalerConfig.name must not be the InferenceService's name, which its own HPA has with engine HPA"
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be a DNS-1035 label (lower-case letters, digits and '-', starting with a letter): the Service is named after the InferenceService"
 type InferenceService struct {
 	metav1.TypeMeta `json:",inline"`

@@ -154,6 +154,7 @@ var invalidCases = []catalogueCase{
 	{name: "polling interval of 0", overlay: `spec: {autoscaling: {engine: KEDA, keda: {pollingInterval: 0}}}`, message: "spec.autoscaling.keda.pollingInterval: Invalid value: 0"},
 	{name: "fallback without replicas", overlay: `spec: {autoscaling: {engine: KEDA, keda: {fallback: {failureThreshold: 3}}}}`, message: "spec.autoscaling.keda.fallback.replicas: Required value"},
 	{name: "a cpu trigger among the KEDA triggers", overlay: `spec: {autoscaling: {engine: KEDA, keda: {triggers: [{type: cpu, metricType: Utilization, metadata: {value: "50"}}]}}}`, message: "spec.autoscaling.keda.triggers must not be cpu or memory triggers"},
+	{name: "KEDA's HPA named like the InferenceService", overlay: `spec: {autoscaling: {engine: KEDA, keda: {advanced: {horizontalPodAutoscalerConfig: {name: llm}}}}}`, message: "spec.autoscaling.keda.advanced.horizontalPodAutoscalerConfig.name must not be the InferenceService's name"},
 	{name: "metrics path without a slash", overlay: `spec: {metrics: {path: metrics}}`, message: "spec.metrics.path: Invalid value"},
 	{name: "metrics port 0", overlay: `spec: {metrics: {port: 0}}`, message: "spec.metrics.port: Invalid value: 0"},
 	{name: "pod monitor interval that is no duration", overlay: `spec: {monitoring: {podMonitor: {enabled: true, interval: 15}}}`, message: "spec.monitoring.podMonitor.interval"},
