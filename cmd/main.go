@@ -52,6 +52,7 @@ func main() {
 		kubeAPIBurst            int
 		maxConcurrentReconciles int
 		clusterDomain           string
+		prometheusAddress       string
 		leaseDuration           time.Duration
 		renewDeadline           time.Duration
 		retryPeriod             time.Duration
@@ -85,6 +86,9 @@ func main() {
 	flag.IntVar(&maxConcurrentReconciles, "max-concurrent-reconciles", 4, "InferenceServices reconciled in parallel.")
 	flag.StringVar(&clusterDomain, "cluster-domain", render.DefaultClusterDomain,
 		"The cluster's DNS domain (the kubelet's --cluster-domain), used in the in-cluster URL of status.url.")
+	flag.StringVar(&prometheusAddress, "prometheus-address", render.DefaultPrometheusAddress,
+		"The Prometheus that KEDA's prometheus triggers query for spec.autoscaling.signals "+
+			"(the ScaledObject's serverAddress), as KEDA's operator reaches it.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -113,6 +117,11 @@ func main() {
 		restConfig.QPS = -1 // client-go would read 0 as its default of 5
 	}
 
+	optionalKinds, err := controller.ServedOptionalKinds(restConfig)
+	if err != nil {
+		setupLog.Error(err, "Unable to look up the optional child kinds (KEDA ScaledObject, PodMonitor)")
+		os.Exit(1)
+	}
 	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                        scheme,
 		Metrics:                       metricsServerOptions,
@@ -125,14 +134,14 @@ func main() {
 		RenewDeadline:                 &renewDeadline,
 		RetryPeriod:                   &retryPeriod,
 		LeaderElectionReleaseOnCancel: true,
-		Cache:                         controller.CacheOptions(splitNamespaces(watchNamespaces)),
+		Cache:                         controller.CacheOptions(splitNamespaces(watchNamespaces), optionalKinds...),
 	})
 	if err != nil {
 		setupLog.Error(err, "Unable to create the manager")
 		os.Exit(1)
 	}
 
-	renderConfig := render.Config{ClusterDomain: clusterDomain}
+	renderConfig := render.Config{ClusterDomain: clusterDomain, PrometheusAddress: prometheusAddress}
 	reconciler := controller.NewInferenceServiceReconciler(mgr, renderConfig, maxConcurrentReconciles)
 	reconciler.Metrics = metrics.NewRecorder(nil)
 	ctrlmetrics.Registry.MustRegister(reconciler.Metrics)
@@ -151,7 +160,8 @@ func main() {
 	}
 
 	setupLog.Info("Starting the manager", "watchNamespaces", watchNamespaces, "qps", kubeAPIQPS,
-		"burst", kubeAPIBurst, "maxConcurrentReconciles", maxConcurrentReconciles, "clusterDomain", clusterDomain)
+		"burst", kubeAPIBurst, "maxConcurrentReconciles", maxConcurrentReconciles, "clusterDomain", clusterDomain,
+		"prometheusAddress", prometheusAddress)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		setupLog.Error(err, "Problem running the manager")
 		os.Exit(1)

@@ -71,6 +71,7 @@ refused "leaderElection.leaseDuration: 15 (no unit)" "at '/leaderElection/leaseD
 refused "maxConcurrentReconciles: 0" "at '/maxConcurrentReconciles'" --set maxConcurrentReconciles=0
 refused "metrics.port: 70000" "at '/metrics/port'" --set metrics.port=70000
 refused "clusterDomain: Cluster_Local" "at '/clusterDomain'" --set clusterDomain=Cluster_Local
+refused "prometheusAddress without a scheme" "at '/prometheusAddress'" --set prometheusAddress=prometheus:9090
 refused "a ServiceMonitor without metrics" "metrics.serviceMonitor.enabled needs metrics.enabled: true" \
 	--set metrics.enabled=false --set metrics.serviceMonitor.enabled=true
 
@@ -86,11 +87,11 @@ expect_count 1 Service inference-operator-metrics-service "the metrics Service"
 expect_count 1 ClusterRole inference-operator-metrics-auth-role "the metrics-auth ClusterRole"
 expect_count 1 ClusterRole inference-operator-metrics-reader "the metrics-reader ClusterRole"
 expect_count 0 ServiceMonitor inference-operator-metrics-monitor "no ServiceMonitor (no Prometheus operator CRDs needed)"
-expect_no_line "monitoring.coreos.com" "nothing of the Prometheus operator"
+expect_no_line "apiVersion: monitoring.coreos.com" "no object of the Prometheus operator (its group is only in the RBAC rules, for the PodMonitors the operator may render)"
 expect_line "image: \"inference-operator:$(awk '$1 == "appVersion:" {gsub(/"/, "", $2); print $2}' "${chart}/Chart.yaml")\"" "the image tag is the appVersion"
 for arg in --leader-elect --metrics-bind-address=:8443 --metrics-secure=true --zap-log-level=info \
 	--kube-api-qps=50 --kube-api-burst=100 --max-concurrent-reconciles=4 --leader-election-lease-duration=15s \
-	--cluster-domain=cluster.local; do
+	--cluster-domain=cluster.local --prometheus-address=http://prometheus.monitoring.svc:9090; do
 	expect_line "- ${arg}" "the manager runs with ${arg}"
 done
 expect_no_line "--watch-namespaces" "no --watch-namespaces"
@@ -130,7 +131,8 @@ step "Every option (${chart}/ci/full-values.yaml)"
 out="$(render -f "${chart}/ci/full-values.yaml")"
 for arg in --leader-election-namespace=chart-leases --watch-namespaces=chart-team-a,chart-team-b --zap-log-level=2 \
 	--kube-api-qps=25.5 --max-concurrent-reconciles=8 --health-probe-bind-address=:9440 --metrics-bind-address=:9443 \
-	--enable-http2=true --zap-encoder=console --zap-devel=false --cluster-domain=cluster.example; do
+	--enable-http2=true --zap-encoder=console --zap-devel=false --cluster-domain=cluster.example \
+	--prometheus-address=http://prometheus-operated.monitoring.svc:9090; do
 	expect_line "- ${arg}" "the manager runs with ${arg}"
 done
 expect_count 1 ServiceMonitor inference-operator-full-metrics-monitor "a ServiceMonitor"

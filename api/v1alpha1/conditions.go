@@ -26,6 +26,18 @@ const (
 	// (children being created, a rollout, pods starting, a retried error). Together with
 	// Stalled it follows the kstatus convention that Flux, Argo CD and kubectl tooling read.
 	ConditionReconciling = "Reconciling"
+	// ConditionScaledObjectReady is KEDA's ScaledObject's Ready condition, copied while
+	// engine KEDA is on: False means KEDA cannot build a scaler from a trigger.
+	ConditionScaledObjectReady = "ScaledObjectReady"
+	// ConditionScaledObjectActive is KEDA's Active condition: True while a trigger is above
+	// its activation target (KEDA scales from zero on it).
+	ConditionScaledObjectActive = "ScaledObjectActive"
+	// ConditionScaledObjectFallback is KEDA's Fallback condition: True while KEDA holds
+	// spec.autoscaling.keda.fallback.replicas because a trigger keeps failing.
+	ConditionScaledObjectFallback = "ScaledObjectFallback"
+	// ConditionScaledObjectPaused is KEDA's Paused condition (the autoscaling.keda.sh/paused
+	// annotations).
+	ConditionScaledObjectPaused = "ScaledObjectPaused"
 	// ConditionStalled is present, and True, when the service cannot become Ready without
 	// someone changing something: a stuck rollout, a child name taken by another object,
 	// or a child the API server refuses.
@@ -67,6 +79,9 @@ const (
 	// ReasonUnspecified: a condition copied from the HorizontalPodAutoscaler that came
 	// without a reason of its own.
 	ReasonUnspecified = "Unspecified"
+	// ReasonKEDAMissing: engine KEDA is asked for, but KEDA's ScaledObject CRD
+	// (scaledobjects.keda.sh) is not installed. The rest of the service runs, unscaled.
+	ReasonKEDAMissing = "KEDAMissing"
 	// ReasonApplyFailed: the API server refused a child the operator built; the message says why.
 	ReasonApplyFailed = "ApplyFailed"
 )

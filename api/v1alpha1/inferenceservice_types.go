@@ -178,10 +178,21 @@ type InferenceServiceSpec struct {
 	// +kubebuilder:validation:Maximum=10000
 	Replicas *int32 `json:"replicas,omitempty"`
 
-	// autoscaling configures the HorizontalPodAutoscaler. Mutually exclusive with replicas.
-	// When both are left out the operator scales between 1 and 10 replicas on 50% CPU utilization.
+	// autoscaling configures the HorizontalPodAutoscaler, or with engine KEDA a KEDA
+	// ScaledObject. Mutually exclusive with replicas. When both are left out the operator
+	// scales between 1 and 10 replicas on 50% CPU utilization.
 	// +optional
 	Autoscaling *AutoscalingSpec `json:"autoscaling,omitempty"`
+
+	// metrics says where the model server serves Prometheus metrics. The pods are
+	// annotated with it (prometheus.io/scrape, prometheus.io/port, prometheus.io/path) for
+	// annotation-based discovery, and a PodMonitor (spec.monitoring) scrapes it.
+	// +optional
+	Metrics *MetricsSpec `json:"metrics,omitempty"`
+
+	// monitoring configures Prometheus Operator objects for this service.
+	// +optional
+	Monitoring *MonitoringSpec `json:"monitoring,omitempty"`
 
 	// service configures the Service that exposes the inference port.
 	// +optional
@@ -357,16 +368,30 @@ type InferenceServiceSpec struct {
 	Paused bool `json:"paused,omitempty"`
 }
 
-// AutoscalingSpec configures the HorizontalPodAutoscaler that scales the model server.
+// AutoscalingSpec configures the autoscaler that scales the model server: a
+// HorizontalPodAutoscaler (engine HPA) or a KEDA ScaledObject (engine KEDA).
 //
 // +kubebuilder:validation:XValidation:rule="self.minReplicas <= self.maxReplicas",message="spec.autoscaling.minReplicas must be less than or equal to spec.autoscaling.maxReplicas (default 10)",fieldPath=".minReplicas"
+// +kubebuilder:validation:XValidation:rule="self.minReplicas != 0 || self.engine == 'KEDA'",message="spec.autoscaling.minReplicas 0 (scale to zero) needs spec.autoscaling.engine KEDA: a HorizontalPodAutoscaler cannot scale from zero",fieldPath=".minReplicas"
+// +kubebuilder:validation:XValidation:rule="self.engine == 'KEDA' || (!has(self.signals) && !has(self.keda))",message="spec.autoscaling.signals and spec.autoscaling.keda need spec.autoscaling.engine KEDA",fieldPath=".engine"
+// +kubebuilder:validation:XValidation:rule="self.engine != 'KEDA' || !has(self.metrics) || self.metrics.all(m, m.type == 'Resource' || m.type == 'ContainerResource')",message="spec.autoscaling.metrics with engine KEDA may hold only Resource and ContainerResource metrics (KEDA cpu and memory triggers): use spec.autoscaling.signals or spec.autoscaling.keda.triggers for the others",fieldPath=".metrics"
+// +kubebuilder:validation:XValidation:rule="self.minReplicas != 0 || has(self.signals) || (has(self.keda) && has(self.keda.triggers))",message="spec.autoscaling.minReplicas 0 needs a signal or a KEDA trigger: KEDA cannot scale to zero on cpu or memory alone",fieldPath=".minReplicas"
 type AutoscalingSpec struct {
-	// minReplicas is the lowest replica count the autoscaler keeps. Default 1, at least 1.
+	// engine is what scales the Deployment: HPA (default), a HorizontalPodAutoscaler the
+	// operator renders, or KEDA, a KEDA ScaledObject (keda.sh/v1alpha1) from which KEDA
+	// creates the HPA keda-hpa-NAME. KEDA must be installed for engine KEDA; it adds
+	// signals and scaling to zero. Switching engine on a live service keeps its replicas.
+	// +optional
+	// +kubebuilder:default=HPA
+	Engine AutoscalingEngine `json:"engine,omitempty"`
+
+	// minReplicas is the lowest replica count the autoscaler keeps. Default 1. 0 (scale
+	// to zero when no trigger is active) needs engine KEDA.
 	// +optional
 	// +kubebuilder:default=1
-	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=10000
-	MinReplicas int32 `json:"minReplicas,omitempty"`
+	MinReplicas *int32 `json:"minReplicas,omitempty"`
 
 	// maxReplicas is the highest replica count the autoscaler may reach. Leave headroom
 	// for load peaks. Default 10.
@@ -410,6 +435,19 @@ type AutoscalingSpec struct {
 	// +kubebuilder:validation:XValidation:rule="(!has(self.scaleUp) || (!has(self.scaleUp.policies) || self.scaleUp.policies.all(p, p.type in ['Pods', 'Percent'] && p.value > 0 && p.periodSeconds > 0 && p.periodSeconds <= 1800))) && (!has(self.scaleDown) || (!has(self.scaleDown.policies) || self.scaleDown.policies.all(p, p.type in ['Pods', 'Percent'] && p.value > 0 && p.periodSeconds > 0 && p.periodSeconds <= 1800)))",message="spec.autoscaling.behavior scaleUp and scaleDown policies: type must be Pods or Percent, value greater than 0 and periodSeconds between 1 and 1800"
 	// +kubebuilder:validation:XValidation:rule="(!has(self.scaleUp) || (!has(self.scaleUp.tolerance) || (type(self.scaleUp.tolerance) == int ? self.scaleUp.tolerance >= 0 : !self.scaleUp.tolerance.startsWith('-')))) && (!has(self.scaleDown) || (!has(self.scaleDown.tolerance) || (type(self.scaleDown.tolerance) == int ? self.scaleDown.tolerance >= 0 : !self.scaleDown.tolerance.startsWith('-'))))",message="spec.autoscaling.behavior scaleUp and scaleDown tolerance must not be negative"
 	Behavior *autoscalingv2.HorizontalPodAutoscalerBehavior `json:"behavior,omitempty"`
+
+	// signals are inference-load signals (engine KEDA only): queue depth, running
+	// requests, latency at a quantile, KV-cache utilization, each from a named server's own
+	// Prometheus metrics, or a Custom PromQL query. Each becomes a KEDA prometheus trigger;
+	// KEDA scales on the highest replica count any trigger or metric asks for.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=8
+	Signals []AutoscalingSignal `json:"signals,omitempty"`
+
+	// keda holds KEDA ScaledObject settings passed through (engine KEDA only).
+	// +optional
+	KEDA *KEDASpec `json:"keda,omitempty"`
 }
 
 // ServiceType is the type of the Service that exposes an InferenceService.
@@ -562,6 +600,7 @@ type InferenceServiceStatus struct {
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
 // +kubebuilder:printcolumn:name="Last Scale",type=string,JSONPath=`.status.scaling.lastScale`,priority=1
 // +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 63",message="metadata.name must be at most 63 characters: the Service is named after the InferenceService and must fit a DNS label"
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.autoscaling) || !has(self.spec.autoscaling.keda) || !has(self.spec.autoscaling.keda.advanced) || !has(self.spec.autoscaling.keda.advanced.horizontalPodAutoscalerConfig) || !has(self.spec.autoscaling.keda.advanced.horizontalPodAutoscalerConfig.name) || self.spec.autoscaling.keda.advanced.horizontalPodAutoscalerConfig.name != self.metadata.name",message="spec.autoscaling.keda.advanced.horizontalPodAutoscalerConfig.name must not be the InferenceService's name, which its own HPA has with engine HPA"
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')",message="metadata.name must be a DNS-1035 label (lower-case letters, digits and '-', starting with a letter): the Service is named after the InferenceService"
 type InferenceService struct {
 	metav1.TypeMeta `json:",inline"`

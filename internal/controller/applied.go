@@ -13,11 +13,13 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/managedfields"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	autoscalingv2ac "k8s.io/client-go/applyconfigurations/autoscaling/v2"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	policyv1ac "k8s.io/client-go/applyconfigurations/policy/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/structured-merge-diff/v6/typed"
 )
 
 // ownedFieldsAnnotation carries, on cached copies of children only, what the operator
@@ -85,6 +87,17 @@ func computeOwnedFields(obj client.Object) ownedFields {
 		owned, err = autoscalingv2ac.ExtractHorizontalPodAutoscaler(obj, FieldOwner)
 	case *policyv1.PodDisruptionBudget:
 		owned, err = policyv1ac.ExtractPodDisruptionBudget(obj, FieldOwner)
+	case *unstructured.Unstructured:
+		// A custom resource of another project (a ScaledObject, a PodMonitor): its schema is
+		// not compiled in, so the fields are extracted with the structure deduced from the
+		// object itself, lists as atomic.
+		extracted := map[string]any{}
+		err = managedfields.ExtractInto(obj, typed.DeducedParseableType, FieldOwner, &extracted, "")
+		extracted["apiVersion"], extracted["kind"] = obj.GetAPIVersion(), obj.GetKind()
+		if md, ok := extracted["metadata"].(map[string]any); ok {
+			md["name"], md["namespace"] = obj.GetName(), obj.GetNamespace()
+		}
+		owned = extracted
 	default:
 		return ownedFields{}
 	}

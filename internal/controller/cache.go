@@ -8,9 +8,14 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	"github.com/inferenceops/inference-operator/internal/render"
 )
@@ -26,8 +31,12 @@ import (
 //   - a read of a kind that has no informer fails instead of silently starting a
 //     cluster-wide one.
 //
-// namespaces limits the cache to those namespaces; empty means all.
-func CacheOptions(namespaces []string) cache.Options {
+// namespaces limits the cache to those namespaces; empty means all. optional are the
+// optional child kinds (ScaledObject, PodMonitor) whose CRDs are served at start (see
+// ServedOptionalKinds): their cache is label-selected too. One whose CRD is installed
+// later is cached once asked for, unselected, since a cache cannot be configured for a
+// kind the API server did not serve when it was built.
+func CacheOptions(namespaces []string, optional ...schema.GroupVersionKind) cache.Options {
 	managed := cache.ByObject{
 		Label:     labels.SelectorFromSet(labels.Set{render.LabelManagedBy: render.ManagedByValue}),
 		Transform: trimChild,
@@ -42,6 +51,9 @@ func CacheOptions(namespaces []string) cache.Options {
 			&policyv1.PodDisruptionBudget{}:          managed,
 			&corev1.Pod{}:                            {Label: managed.Label, Transform: trimPod},
 		},
+	}
+	for _, gvk := range optional {
+		opts.ByObject[unstructuredOf(gvk)] = managed
 	}
 	if len(namespaces) > 0 {
 		opts.DefaultNamespaces = make(map[string]cache.Config, len(namespaces))
@@ -84,4 +96,34 @@ func trimChild(in any) (any, error) {
 		dep.Spec.Template = corev1.PodTemplateSpec{}
 	}
 	return obj, nil
+}
+
+func unstructuredOf(gvk schema.GroupVersionKind) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gvk)
+	return u
+}
+
+// ServedOptionalKinds returns the optional child kinds whose CRDs the API server serves
+// now, for CacheOptions.
+func ServedOptionalKinds(cfg *rest.Config) ([]schema.GroupVersionKind, error) {
+	httpClient, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	mapper, err := apiutil.NewDynamicRESTMapper(cfg, httpClient)
+	if err != nil {
+		return nil, err
+	}
+	var served []schema.GroupVersionKind
+	for _, gvk := range optionalGVKs {
+		_, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		switch {
+		case err == nil:
+			served = append(served, gvk)
+		case !meta.IsNoMatchError(err):
+			return nil, fmt.Errorf("looking up %s: %w", gvk.Kind, err)
+		}
+	}
+	return served, nil
 }

@@ -328,16 +328,22 @@ func (r *InferenceServiceReconciler) handOffReplicas(ctx context.Context, live *
 		return nil
 	}
 	count := min(max(*live.Spec.Replicas, minReplicas), maxReplicas)
+	if err := r.applyHandoffReplicas(ctx, live, count); err != nil {
+		return fmt.Errorf("handing spec.replicas of Deployment %s over to the autoscaler: %w", client.ObjectKeyFromObject(live), err)
+	}
+	return nil
+}
+
+// applyHandoffReplicas applies count as the Deployment's spec.replicas under
+// replicasHandoffOwner, a field manager whose ownership the autoscaler's first scale replaces.
+func (r *InferenceServiceReconciler) applyHandoffReplicas(ctx context.Context, live *appsv1.Deployment, count int32) error {
 	u := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "apps/v1",
 		"kind":       "Deployment",
 		"metadata":   map[string]any{"name": live.Name, "namespace": live.Namespace},
 		"spec":       map[string]any{"replicas": int64(count)},
 	}}
-	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(replicasHandoffOwner), client.ForceOwnership); err != nil {
-		return fmt.Errorf("handing spec.replicas of Deployment %s over to the autoscaler: %w", client.ObjectKeyFromObject(live), err)
-	}
-	return nil
+	return r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(replicasHandoffOwner), client.ForceOwnership)
 }
 
 // ApplyContent turns a typed object built by the render package into the unstructured
@@ -381,5 +387,10 @@ func kindOf(scheme *runtime.Scheme, obj runtime.Object) string {
 
 // newObjectLike returns a new, empty object of the same Go type as obj.
 func newObjectLike(obj client.Object) client.Object {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		fresh := &unstructured.Unstructured{}
+		fresh.SetGroupVersionKind(u.GroupVersionKind())
+		return fresh
+	}
 	return reflect.New(reflect.TypeOf(obj).Elem()).Interface().(client.Object)
 }

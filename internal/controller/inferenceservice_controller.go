@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/ptr"
@@ -58,6 +59,8 @@ type InferenceServiceReconciler struct {
 
 	// written remembers the last status this reconciler wrote for each InferenceService.
 	written statusMemo
+	// optional watches the children whose CRDs may be missing (keda.go).
+	optional optionalKinds
 }
 
 // NewInferenceServiceReconciler wires a reconciler to the manager's cached client, its
@@ -70,6 +73,7 @@ func NewInferenceServiceReconciler(mgr ctrl.Manager, cfg render.Config, maxConcu
 		Recorder:                mgr.GetEventRecorder(FieldOwner),
 		Config:                  cfg,
 		MaxConcurrentReconciles: maxConcurrentReconciles,
+		optional:                optionalKinds{mapper: mgr.GetRESTMapper(), cache: mgr.GetCache()},
 	}
 }
 
@@ -113,7 +117,8 @@ func (r *InferenceServiceReconciler) Reconcile(ctx context.Context, req ctrl.Req
 
 	var previous *errPreviousChild
 	switch {
-	case obs.blocked != nil && obs.blocked.reason == servingv1alpha1.ReasonResourceConflict:
+	case obs.blocked != nil && (obs.blocked.reason == servingv1alpha1.ReasonResourceConflict || obs.blocked.reason == servingv1alpha1.ReasonKEDAMissing):
+		// Neither the conflicting object nor a CRD installed later sends this operator an event.
 		return ctrl.Result{RequeueAfter: conflictRecheckInterval}, nil
 	case errors.As(reconcileErr, &previous):
 		return ctrl.Result{RequeueAfter: previousChildRecheckInterval}, nil
@@ -133,7 +138,23 @@ func (r *InferenceServiceReconciler) reconcileChildren(ctx context.Context, isvc
 	var obs observed
 	slots := desired.Slots()
 	live := make([]client.Object, len(slots))
+	// unserved marks the optional kinds whose CRD is not installed: neither read nor written.
+	unserved := make([]bool, len(slots))
+	var missing error
 	for i, slot := range slots {
+		if gvk, ok := isOptional(slot.Kind); ok {
+			served, err := r.served(ctx, gvk)
+			if err != nil {
+				return obs, obs.block(err)
+			}
+			if !served {
+				unserved[i] = true
+				if slot.Desired != nil && gvk == render.ScaledObjectGVK {
+					missing = errKEDAMissing{}
+				}
+				continue
+			}
+		}
 		obj, err := r.readChild(ctx, isvc, slot.Kind)
 		if err != nil {
 			return obs, obs.block(err)
@@ -141,9 +162,19 @@ func (r *InferenceServiceReconciler) reconcileChildren(ctx context.Context, isvc
 		live[i] = obj
 		obs.record(obj)
 	}
+	if render.UsesKEDA(isvc) && missing == nil {
+		hpa, err := r.readKEDAHPA(ctx, isvc)
+		if err != nil {
+			return obs, obs.block(err)
+		}
+		obs.kedaHPA = hpa
+	}
+	if desired.Err != nil {
+		return obs, obs.block(desired.Err)
+	}
 
 	for i, slot := range slots {
-		if slot.Desired != nil || live[i] == nil {
+		if slot.Desired != nil || live[i] == nil || deferDeletion(isvc, slot.Kind, obs) {
 			continue
 		}
 		if err := r.deleteChild(ctx, live[i]); err != nil {
@@ -154,7 +185,7 @@ func (r *InferenceServiceReconciler) reconcileChildren(ctx context.Context, isvc
 	}
 
 	for i, slot := range slots {
-		if slot.Desired == nil {
+		if slot.Desired == nil || unserved[i] {
 			continue
 		}
 		var (
@@ -171,6 +202,10 @@ func (r *InferenceServiceReconciler) reconcileChildren(ctx context.Context, isvc
 		}
 		obs.record(written)
 	}
+	if missing != nil {
+		// Reported, not returned: retrying cannot install KEDA.
+		_ = obs.block(missing)
+	}
 	return obs, nil
 }
 
@@ -179,9 +214,12 @@ func (r *InferenceServiceReconciler) reconcileChildren(ctx context.Context, isvc
 func (r *InferenceServiceReconciler) updateChild(ctx context.Context, isvc *servingv1alpha1.InferenceService, desired, live client.Object) (client.Object, error) {
 	if dep, ok := live.(*appsv1.Deployment); ok && desired.(*appsv1.Deployment).Spec.Replicas == nil {
 		if as := render.Autoscaling(isvc); as != nil {
-			if err := r.handOffReplicas(ctx, dep, as.MinReplicas, as.MaxReplicas); err != nil {
+			if err := r.handOffReplicas(ctx, dep, *as.MinReplicas, as.MaxReplicas); err != nil {
 				return nil, err
 			}
+		}
+		if err := r.wakeFromZero(ctx, isvc, dep); err != nil {
+			return nil, err
 		}
 	}
 	return r.applyChild(ctx, desired, live)
@@ -196,6 +234,9 @@ func (r *InferenceServiceReconciler) recordDeleted(isvc *servingv1alpha1.Inferen
 	case *policyv1.PodDisruptionBudget:
 		r.Recorder.Eventf(isvc, nil, corev1.EventTypeNormal, "PodDisruptionBudgetRemoved", "Delete",
 			"Deleted PodDisruptionBudget %s: spec.podDisruptionBudget was removed", isvc.Name)
+	case *unstructured.Unstructured:
+		r.Recorder.Eventf(isvc, nil, corev1.EventTypeNormal, "ChildRemoved", "Delete",
+			"Deleted %s %s: the spec no longer asks for it", kind.GetObjectKind().GroupVersionKind().Kind, isvc.Name)
 	}
 }
 
@@ -205,8 +246,12 @@ func (r *InferenceServiceReconciler) recordDeleted(isvc *servingv1alpha1.Inferen
 // and so does its owner opting in to the current defaults (render.UpgradeDefaultsAnnotation);
 // any change of an owned child does, because the child's status feeds the CR's status and
 // a hand edit must be undone.
+//
+// The HPA that KEDA makes is controlled by its ScaledObject; it is mapped to its
+// InferenceService by label. KEDA's ScaledObject and the PodMonitor are watched once their
+// CRDs are served (keda.go): the check runs here and again when a spec asks for them.
 func (r *InferenceServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&servingv1alpha1.InferenceService{}, builder.WithPredicates(predicate.Or[client.Object](
 			predicate.GenerationChangedPredicate{}, upgradeDefaultsChanged))).
 		Owns(&appsv1.Deployment{}).
@@ -214,9 +259,23 @@ func (r *InferenceServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
 		Owns(&policyv1.PodDisruptionBudget{}).
 		Watches(podWatch()).
+		Watches(&autoscalingv2.HorizontalPodAutoscaler{}, enqueueByInferenceServiceLabel()).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Named("inferenceservice").
-		Complete(r)
+		Build(r)
+	if err != nil {
+		return err
+	}
+	r.optional.mu.Lock()
+	r.optional.controller = c
+	r.optional.mu.Unlock()
+	ctx := context.Background()
+	for _, gvk := range optionalGVKs {
+		if _, err := r.served(ctx, gvk); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // upgradeDefaultsChanged passes the updates of an InferenceService that set or remove

@@ -329,7 +329,7 @@ var _ = Describe("InferenceService controller", func() {
 			By("switching to autoscaling between 1 and 8")
 			updateSpec("switch", func(i *servingv1alpha1.InferenceService) {
 				i.Spec.Replicas = nil
-				i.Spec.Autoscaling = &servingv1alpha1.AutoscalingSpec{MinReplicas: 1, MaxReplicas: 8}
+				i.Spec.Autoscaling = &servingv1alpha1.AutoscalingSpec{MinReplicas: ptr.To[int32](1), MaxReplicas: 8}
 			})
 			Eventually(func() error {
 				return k8sClient.Get(ctx, key("switch"), &autoscalingv2.HorizontalPodAutoscaler{})

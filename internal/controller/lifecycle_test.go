@@ -114,7 +114,7 @@ var _ = Describe("a live InferenceService", func() {
 		By("switching to autoscaling between 2 and 5")
 		update("idle", func(isvc *servingv1alpha1.InferenceService) {
 			isvc.Spec.Replicas = nil
-			isvc.Spec.Autoscaling = &servingv1alpha1.AutoscalingSpec{MinReplicas: 2, MaxReplicas: 5}
+			isvc.Spec.Autoscaling = &servingv1alpha1.AutoscalingSpec{MinReplicas: ptr.To[int32](2), MaxReplicas: 5}
 		})
 		Eventually(func(g Gomega) *int32 { return deployment("idle")(g).Spec.Replicas }).Should(HaveValue(Equal(int32(2))),
 			"an HPA never scales a target it finds at 0; the handover starts it at minReplicas")
@@ -219,7 +219,7 @@ var _ = Describe("a live InferenceService", func() {
 		isvc := isvcNamed("serving")(Default)
 		isvc.Spec.Env = []corev1.EnvVar{{Name: "NEW", Value: "1"}}
 
-		obs, err := r.reconcileChildren(ctx, isvc, render.Desired(isvc))
+		obs, err := r.reconcileChildren(ctx, isvc, render.Desired(isvc, render.Config{}))
 		status := computeStatus(isvc, obs, render.Config{})
 
 		Expect(err).To(MatchError(refused))
@@ -255,7 +255,7 @@ var _ = Describe("a live InferenceService", func() {
 			},
 		}, nil)
 
-		_, err := r.reconcileChildren(ctx, isvc, render.Desired(isvc))
+		_, err := r.reconcileChildren(ctx, isvc, render.Desired(isvc, render.Config{}))
 
 		Expect(err).To(MatchError(ContainSubstring(`a Service named "raced" already exists`)))
 		svc := &corev1.Service{}

@@ -43,7 +43,7 @@ var _ = Describe("an InferenceService whose children are already in shape", func
 		},
 		"queue-metric": func(isvc *servingv1alpha1.InferenceService) {
 			isvc.Spec.Autoscaling = &servingv1alpha1.AutoscalingSpec{
-				MinReplicas: 2, MaxReplicas: 20,
+				MinReplicas: ptr.To[int32](2), MaxReplicas: 20,
 				Metrics: []autoscalingv2.MetricSpec{{
 					Type: autoscalingv2.PodsMetricSourceType,
 					Pods: &autoscalingv2.PodsMetricSource{

@@ -18,7 +18,7 @@ func (r *InferenceServiceReconciler) syncChildren(ctx context.Context, isvc *ser
 	if err != nil {
 		return observed{}, err
 	}
-	desired := render.Desired(isvc)
+	desired := render.Desired(isvc, r.Config)
 	var (
 		obs  observed
 		plan rolloutPlan

@@ -13,6 +13,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -31,6 +32,9 @@ type observed struct {
 	pods []corev1.Pod
 	// rollout is what the rollout policy decided (see planRollout).
 	rollout rolloutPlan
+	// scaledObject is KEDA's ScaledObject, and kedaHPA the HPA KEDA made from it.
+	scaledObject *unstructured.Unstructured
+	kedaHPA      *autoscalingv2.HorizontalPodAutoscaler
 
 	// blocked is set when a child could not be written; its reason is one of
 	// ReasonResourceConflict, ReasonWaitingForPreviousChildren or ReasonApplyFailed.
@@ -54,6 +58,10 @@ func (o *observed) record(obj client.Object) {
 		o.service = obj
 	case *autoscalingv2.HorizontalPodAutoscaler:
 		o.hpa = obj
+	case *unstructured.Unstructured:
+		if obj.GroupVersionKind() == render.ScaledObjectGVK {
+			o.scaledObject = obj
+		}
 	}
 }
 
@@ -66,6 +74,10 @@ func (o *observed) forget(kind client.Object) {
 		o.service = nil
 	case *autoscalingv2.HorizontalPodAutoscaler:
 		o.hpa = nil
+	case *unstructured.Unstructured:
+		if kind.GetObjectKind().GroupVersionKind() == render.ScaledObjectGVK {
+			o.scaledObject = nil
+		}
 	}
 }
 
@@ -76,6 +88,8 @@ func (o *observed) forget(kind client.Object) {
 func (o *observed) block(err error) error {
 	var previous *errPreviousChild
 	switch conflict, isConflict := asConflict(err); {
+	case errors.As(err, &errKEDAMissing{}):
+		o.blocked = &blocker{reason: servingv1alpha1.ReasonKEDAMissing, message: err.Error(), stalled: true}
 	case isConflict:
 		o.blocked = &blocker{reason: servingv1alpha1.ReasonResourceConflict, message: conflict.Error(), stalled: true}
 	case errors.As(err, &previous):
@@ -123,7 +137,7 @@ func computeStatus(isvc *servingv1alpha1.InferenceService, obs observed, cfg ren
 
 	autoscaling := render.Autoscaling(isvc)
 	if autoscaling != nil {
-		status.MinReplicas = autoscaling.MinReplicas
+		status.MinReplicas = *autoscaling.MinReplicas
 		status.MaxReplicas = autoscaling.MaxReplicas
 	} else {
 		status.MinReplicas = *isvc.Spec.Replicas
@@ -140,14 +154,25 @@ func computeStatus(isvc *servingv1alpha1.InferenceService, obs observed, cfg ren
 			status.DesiredReplicas = ptr.Deref(dep.Spec.Replicas, 1)
 		}
 	}
-	if hpa := obs.hpa; autoscaling != nil && hpa != nil {
+	scaler := obs.hpa
+	if render.UsesKEDA(isvc) && obs.kedaHPA != nil {
+		scaler = obs.kedaHPA
+	}
+	if hpa := scaler; autoscaling != nil && hpa != nil {
 		if hpa.Status.DesiredReplicas > 0 || hpa.Status.LastScaleTime != nil {
 			status.DesiredReplicas = hpa.Status.DesiredReplicas
 		}
 		status.CurrentMetrics = hpa.Status.CurrentMetrics
 		status.LastScaleTime = hpa.Status.LastScaleTime
 	}
-	if autoscaling != nil {
+	if scaledToZero(isvc, obs.deployment) {
+		// KEDA scales to and from zero itself; its HPA only works above zero.
+		status.DesiredReplicas = 0
+	}
+	switch {
+	case render.UsesKEDA(isvc):
+		status.Targets = kedaTargets(isvc, obs.kedaHPA)
+	case autoscaling != nil:
 		status.Targets = formatTargets(autoscaling.Metrics, status.CurrentMetrics)
 		status.Scaling = scalingStatus(isvc.Status, autoscaling.Metrics, obs.hpa)
 	}
@@ -156,7 +181,8 @@ func computeStatus(isvc *servingv1alpha1.InferenceService, obs observed, cfg ren
 	setAvailableCondition(&status, isvc, obs.deployment, autoscaling)
 	setProgressingCondition(&status, isvc, obs.deployment)
 	noteRolloutPlan(&status, isvc, obs.rollout)
-	setHPAConditions(&status, isvc, autoscaling != nil, obs.hpa)
+	setHPAConditions(&status, isvc, autoscaling != nil, scaler)
+	setScaledObjectConditions(&status, isvc, obs.scaledObject)
 	setReadyCondition(&status, isvc, obs)
 	setPausedCondition(&status, isvc, obs)
 	setPodsSchedulableCondition(&status, isvc, obs.pods)
@@ -176,7 +202,11 @@ func minimumAvailable(dep *appsv1.Deployment, autoscaling *servingv1alpha1.Autos
 		c := deploymentCondition(dep, appsv1.DeploymentAvailable)
 		return 0, c != nil && c.Status == corev1.ConditionTrue
 	}
-	need := max(min(autoscaling.MinReplicas, replicas), 1)
+	need := max(min(*autoscaling.MinReplicas, replicas), 1)
+	if *autoscaling.MinReplicas == 0 {
+		// Scaled to zero, as minReplicas 0 (KEDA) allows, nothing is missing.
+		need = min(1, replicas)
+	}
 	return need, dep.Status.AvailableReplicas >= need
 }
 
@@ -321,6 +351,10 @@ func setReadyCondition(status *servingv1alpha1.InferenceServiceStatus, isvc *ser
 	case isvc.Spec.Replicas != nil && *isvc.Spec.Replicas == 0:
 		cond.Status = metav1.ConditionTrue
 		cond.Reason, cond.Message = servingv1alpha1.ReasonScaledToZero, "Scaled to zero replicas, as spec.replicas asks"
+	case scaledToZero(isvc, dep):
+		cond.Status = metav1.ConditionTrue
+		cond.Reason, cond.Message = servingv1alpha1.ReasonScaledToZero,
+			"Scaled to zero replicas by KEDA (minReplicas 0); a trigger above its activation target brings the service back"
 	case available.Status != metav1.ConditionTrue:
 		cond.Reason, cond.Message = servingv1alpha1.ReasonReplicasNotReady, available.Message
 	default:

@@ -365,7 +365,7 @@ func TestComputeStatusReplicas(t *testing.T) {
 		{
 			name: "autoscaling with custom bounds",
 			isvc: isvcFixture(func(isvc *servingv1alpha1.InferenceService) {
-				isvc.Spec.Autoscaling = &servingv1alpha1.AutoscalingSpec{MinReplicas: 2, MaxReplicas: 8}
+				isvc.Spec.Autoscaling = &servingv1alpha1.AutoscalingSpec{MinReplicas: ptr.To[int32](2), MaxReplicas: 8}
 			}),
 			hpa:         hpaFixture(func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Status.DesiredReplicas = 8 }),
 			wantDesired: 8, wantMin: 2, wantMax: 8,

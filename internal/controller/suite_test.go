@@ -58,7 +58,9 @@ var _ = BeforeSuite(func() {
 
 	By("starting the test control plane (etcd and kube-apiserver)")
 	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
+		// With KEDA's ScaledObject and the Prometheus Operator's PodMonitor CRDs (pinned
+		// copies, test/crds/README.md). keda_missing_test.go runs a cluster without them.
+		CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases"), filepath.Join("..", "..", "test", "crds")},
 		ErrorIfCRDPathMissing: true,
 		// Used when KUBEBUILDER_ASSETS is not set (running from an IDE): the binaries
 		// that 'make test' built into bin/k8s/.
@@ -76,10 +78,13 @@ var _ = BeforeSuite(func() {
 	// nothing changed.
 	mgrCfg := rest.CopyConfig(cfg)
 	mgrCfg.Wrap(managerWrites.wrap)
+	optional, err := ServedOptionalKinds(cfg)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(optional).To(HaveLen(2))
 	mgr, err := ctrl.NewManager(mgrCfg, ctrl.Options{
 		Scheme:  scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:   CacheOptions(nil),
+		Cache:   CacheOptions(nil, optional...),
 	})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(NewInferenceServiceReconciler(mgr, render.Config{}, 2).SetupWithManager(mgr)).To(Succeed())

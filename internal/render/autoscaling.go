@@ -7,7 +7,8 @@ import (
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
 )
 
-// Autoscaling returns the autoscaling settings in effect, with every default filled in,
+// Autoscaling returns the autoscaling settings in effect, with every default filled in
+// (minReplicas is never nil),
 // or nil when spec.replicas turns autoscaling off. When both replicas and autoscaling are
 // left out, autoscaling is on with its defaults.
 func Autoscaling(isvc *servingv1alpha1.InferenceService) *servingv1alpha1.AutoscalingSpec {
@@ -18,13 +19,21 @@ func Autoscaling(isvc *servingv1alpha1.InferenceService) *servingv1alpha1.Autosc
 	if isvc.Spec.Autoscaling != nil {
 		as = *isvc.Spec.Autoscaling.DeepCopy()
 	}
-	if as.MinReplicas < 1 {
-		as.MinReplicas = servingv1alpha1.DefaultMinReplicas
+	if as.Engine == "" {
+		as.Engine = servingv1alpha1.EngineHPA
+	}
+	// 0 is kept only where it can work: KEDA scales from zero, an HPA never does (and
+	// admission refuses minReplicas 0 with engine HPA).
+	if as.MinReplicas == nil || (*as.MinReplicas < 1 && as.Engine != servingv1alpha1.EngineKEDA) {
+		as.MinReplicas = ptr.To(servingv1alpha1.DefaultMinReplicas)
 	}
 	if as.MaxReplicas < 1 {
-		as.MaxReplicas = max(servingv1alpha1.DefaultMaxReplicas, as.MinReplicas)
+		as.MaxReplicas = max(servingv1alpha1.DefaultMaxReplicas, *as.MinReplicas)
 	}
-	if len(as.Metrics) == 0 {
+	// With KEDA, signals and triggers are what to scale on: cpu is the default only
+	// without them, as it is with the HPA.
+	kedaTriggers := len(as.Signals) > 0 || (as.KEDA != nil && len(as.KEDA.Triggers) > 0)
+	if len(as.Metrics) == 0 && (as.Engine != servingv1alpha1.EngineKEDA || !kedaTriggers) {
 		as.Metrics = []autoscalingv2.MetricSpec{DefaultMetric()}
 	}
 	return &as

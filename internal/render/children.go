@@ -5,6 +5,8 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
@@ -20,6 +22,9 @@ type Config struct {
 	// ClusterDomain is the cluster's DNS domain, used in status.url. Empty means
 	// DefaultClusterDomain.
 	ClusterDomain string
+	// PrometheusAddress is the address of the Prometheus that KEDA's prometheus triggers
+	// query (the ScaledObject's serverAddress). Empty means DefaultPrometheusAddress.
+	PrometheusAddress string
 }
 
 // Children is the desired set of children of one InferenceService. A nil member is a
@@ -29,15 +34,26 @@ type Children struct {
 	Service                 *corev1.Service
 	HorizontalPodAutoscaler *autoscalingv2.HorizontalPodAutoscaler
 	PodDisruptionBudget     *policyv1.PodDisruptionBudget
+	// ScaledObject is KEDA's (keda.sh/v1alpha1), with engine KEDA.
+	ScaledObject *unstructured.Unstructured
+	// PodMonitor is the Prometheus Operator's (monitoring.coreos.com/v1), when enabled.
+	PodMonitor *unstructured.Unstructured
+	// Err is set when a child cannot be built from the spec (a signal admission would
+	// have refused); the other children are still rendered.
+	Err error
 }
 
 // Desired renders every child of isvc once.
-func Desired(isvc *servingv1alpha1.InferenceService) Children {
+func Desired(isvc *servingv1alpha1.InferenceService, cfg Config) Children {
+	so, err := ScaledObject(isvc, cfg)
 	return Children{
 		Deployment:              Deployment(isvc),
 		Service:                 Service(isvc),
 		HorizontalPodAutoscaler: HorizontalPodAutoscaler(isvc),
 		PodDisruptionBudget:     PodDisruptionBudget(isvc),
+		ScaledObject:            so,
+		PodMonitor:              PodMonitor(isvc),
+		Err:                     err,
 	}
 }
 
@@ -56,7 +72,16 @@ func (c Children) Slots() []Slot {
 		{Kind: &corev1.Service{}, Desired: asObject(c.Service)},
 		{Kind: &autoscalingv2.HorizontalPodAutoscaler{}, Desired: asObject(c.HorizontalPodAutoscaler)},
 		{Kind: &policyv1.PodDisruptionBudget{}, Desired: asObject(c.PodDisruptionBudget)},
+		{Kind: emptyUnstructured(ScaledObjectGVK), Desired: asObject(c.ScaledObject)},
+		{Kind: emptyUnstructured(PodMonitorGVK), Desired: asObject(c.PodMonitor)},
 	}
+}
+
+// emptyUnstructured is an empty object of kind gvk.
+func emptyUnstructured(gvk schema.GroupVersionKind) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(gvk)
+	return u
 }
 
 // asObject turns a typed nil pointer into a nil interface, so that "not desired" reads

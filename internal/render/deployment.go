@@ -37,7 +37,7 @@ func Deployment(isvc *servingv1alpha1.InferenceService) *appsv1.Deployment {
 	pod := podSpec(isvc)
 
 	dep := &appsv1.Deployment{
-		TypeMeta:   metav1.TypeMeta{APIVersion: appsv1.SchemeGroupVersion.String(), Kind: "Deployment"},
+		TypeMeta:   metav1.TypeMeta{APIVersion: appsv1.SchemeGroupVersion.String(), Kind: deploymentKind},
 		ObjectMeta: objectMeta(isvc),
 		Spec: appsv1.DeploymentSpec{
 			Selector:                &metav1.LabelSelector{MatchLabels: SelectorLabels(isvc)},
@@ -45,7 +45,7 @@ func Deployment(isvc *servingv1alpha1.InferenceService) *appsv1.Deployment {
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{
 					Labels:      podLabels(isvc),
-					Annotations: copyMap(spec.PodAnnotations),
+					Annotations: podAnnotations(isvc),
 				},
 				Spec: pod,
 			},

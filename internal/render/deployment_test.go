@@ -220,7 +220,7 @@ func TestDeploymentReplicas(t *testing.T) {
 		{
 			name: "explicit autoscaling leaves the count to the HPA",
 			opts: opts(func(isvc *servingv1alpha1.InferenceService) {
-				isvc.Spec.Autoscaling = &servingv1alpha1.AutoscalingSpec{MinReplicas: 2, MaxReplicas: 4}
+				isvc.Spec.Autoscaling = &servingv1alpha1.AutoscalingSpec{MinReplicas: ptr.To[int32](2), MaxReplicas: 4}
 			}),
 			want: nil,
 		},

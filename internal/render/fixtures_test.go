@@ -88,7 +88,7 @@ func withEverything(isvc *servingv1alpha1.InferenceService) {
 	s.HealthPath = "/v2/health/ready"
 	s.StartupTimeoutSeconds = 1200
 	s.Autoscaling = &servingv1alpha1.AutoscalingSpec{
-		MinReplicas: 2,
+		MinReplicas: ptr.To[int32](2),
 		MaxReplicas: 8,
 		Metrics:     []autoscalingv2.MetricSpec{queueLengthMetric()},
 		Behavior:    scaleDownSlowly(),

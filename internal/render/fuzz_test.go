@@ -49,6 +49,14 @@ func FuzzBuilders(f *testing.F) {
 		render.Service(isvc)
 		render.PodDisruptionBudget(isvc)
 		hpa := render.HorizontalPodAutoscaler(isvc)
+		render.PodMonitor(isvc)
+		// A spec admission would refuse (a signal its server lacks) may fail to build; it
+		// must not panic.
+		so, soErr := render.ScaledObject(isvc, render.Config{})
+		keda := render.UsesKEDA(isvc)
+		if keda != (so != nil || soErr != nil) || (hpa != nil && keda) {
+			t.Fatalf("engine KEDA (%v) must render a ScaledObject (%v, %v) and no HPA (%v)", keda, so != nil, soErr, hpa != nil)
+		}
 
 		selector, err := labels.ValidatedSelectorFromSet(dep.Spec.Selector.MatchLabels)
 		if err != nil {
@@ -57,8 +65,9 @@ func FuzzBuilders(f *testing.F) {
 		if !selector.Matches(labels.Set(dep.Spec.Template.Labels)) {
 			t.Fatalf("the Deployment's selector %v does not select its pods %v", selector, dep.Spec.Template.Labels)
 		}
-		if (hpa == nil) != (dep.Spec.Replicas != nil) {
-			t.Fatalf("exactly one of HPA (%v) and Deployment replicas (%v) must own the replica count", hpa != nil, dep.Spec.Replicas)
+		if (hpa == nil && !keda) != (dep.Spec.Replicas != nil) {
+			t.Fatalf("exactly one of the autoscaler (HPA %v, KEDA %v) and Deployment replicas (%v) must own the replica count",
+				hpa != nil, keda, dep.Spec.Replicas)
 		}
 		if hpa != nil {
 			if *hpa.Spec.MinReplicas < 1 || hpa.Spec.MaxReplicas < 1 || len(hpa.Spec.Metrics) == 0 {

@@ -65,7 +65,7 @@ func TestHorizontalPodAutoscaler(t *testing.T) {
 		{
 			name: "bounds without metrics keep the CPU default",
 			opts: func(isvc *servingv1alpha1.InferenceService) {
-				isvc.Spec.Autoscaling = &servingv1alpha1.AutoscalingSpec{MinReplicas: 2, MaxReplicas: 4}
+				isvc.Spec.Autoscaling = &servingv1alpha1.AutoscalingSpec{MinReplicas: ptr.To[int32](2), MaxReplicas: 4}
 			},
 			want: &autoscalingv2.HorizontalPodAutoscalerSpec{
 				ScaleTargetRef: scaleTarget, MinReplicas: ptr.To[int32](2), MaxReplicas: 4,
@@ -76,7 +76,7 @@ func TestHorizontalPodAutoscaler(t *testing.T) {
 			name: "custom metrics and behavior pass through unchanged",
 			opts: func(isvc *servingv1alpha1.InferenceService) {
 				isvc.Spec.Autoscaling = &servingv1alpha1.AutoscalingSpec{
-					MinReplicas: 2,
+					MinReplicas: ptr.To[int32](2),
 					MaxReplicas: 8,
 					Metrics:     []autoscalingv2.MetricSpec{queueLengthMetric(), requestsPerSecond},
 					Behavior:    scaleDownSlowly(),

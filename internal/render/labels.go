@@ -31,6 +31,9 @@ const (
 	ContainerName = "inference-server"
 	// PortName names the inference port on the container and the Service.
 	PortName = "http"
+
+	// deploymentKind is the kind of the scale target of the HPA and the ScaledObject.
+	deploymentKind = "Deployment"
 )
 
 // SelectorLabels are the labels that select the pods of an InferenceService. They depend

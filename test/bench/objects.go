@@ -43,7 +43,7 @@ func newInferenceService(namespace, name string) *servingv1alpha1.InferenceServi
 					corev1.ResourceMemory: resource.MustParse("256Mi"),
 				},
 			},
-			Autoscaling: &servingv1alpha1.AutoscalingSpec{MinReplicas: 1, MaxReplicas: 10},
+			Autoscaling: &servingv1alpha1.AutoscalingSpec{MinReplicas: ptr.To[int32](1), MaxReplicas: 10},
 		},
 	}
 }

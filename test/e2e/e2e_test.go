@@ -111,14 +111,14 @@ var _ = Describe("inference-operator on a simulated cluster", Ordered, func() {
 			ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr.To(int32(0))},
 		}
 		queue := newISVC(namespace, "queue", func(i *servingv1alpha1.InferenceService) {
-			i.Spec.Autoscaling = &servingv1alpha1.AutoscalingSpec{MinReplicas: 1, MaxReplicas: 4, Behavior: fast,
+			i.Spec.Autoscaling = &servingv1alpha1.AutoscalingSpec{MinReplicas: ptr.To[int32](1), MaxReplicas: 4, Behavior: fast,
 				Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricSource{
 					Metric: autoscalingv2.MetricIdentifier{Name: "inference_queue_length"},
 					Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: ptr.To(resource.MustParse("10"))},
 				}}}}
 		})
 		external := newISVC(namespace, "external", func(i *servingv1alpha1.InferenceService) {
-			i.Spec.Autoscaling = &servingv1alpha1.AutoscalingSpec{MinReplicas: 1, MaxReplicas: 4, Behavior: fast,
+			i.Spec.Autoscaling = &servingv1alpha1.AutoscalingSpec{MinReplicas: ptr.To[int32](1), MaxReplicas: 4, Behavior: fast,
 				Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.ExternalMetricSourceType, External: &autoscalingv2.ExternalMetricSource{
 					Metric: autoscalingv2.MetricIdentifier{Name: "queue_depth"},
 					Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: ptr.To(resource.MustParse("10"))},
@@ -155,7 +155,7 @@ var _ = Describe("inference-operator on a simulated cluster", Ordered, func() {
 
 	It("shows ScalingActive=False with the HPA's reason when no adapter serves a metric", func() {
 		isvc := newISVC(namespace, "no-metric", func(i *servingv1alpha1.InferenceService) {
-			i.Spec.Autoscaling = &servingv1alpha1.AutoscalingSpec{MinReplicas: 1, MaxReplicas: 3,
+			i.Spec.Autoscaling = &servingv1alpha1.AutoscalingSpec{MinReplicas: ptr.To[int32](1), MaxReplicas: 3,
 				Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricSource{
 					Metric: autoscalingv2.MetricIdentifier{Name: "metric_nobody_serves"},
 					Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: ptr.To(resource.MustParse("1"))},

@@ -142,7 +142,7 @@ var _ = Describe("Ready through autoscaling", Ordered, func() {
 	It("becomes Ready", func() {
 		Expect(k8sClient.Create(ctx(), newISVC(namespace, key.Name, func(isvc *servingv1alpha1.InferenceService) {
 			isvc.Spec.Autoscaling = &servingv1alpha1.AutoscalingSpec{
-				MinReplicas: 1, MaxReplicas: 4,
+				MinReplicas: ptr.To[int32](1), MaxReplicas: 4,
 				Behavior: &autoscalingv2.HorizontalPodAutoscalerBehavior{
 					ScaleUp:   &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr.To[int32](0)},
 					ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: ptr.To[int32](0)},

@@ -25,6 +25,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
@@ -64,7 +65,7 @@ func newISVC(namespace, name string, opts ...func(*servingv1alpha1.InferenceServ
 				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("16Mi")},
 				Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
 			},
-			Autoscaling: &servingv1alpha1.AutoscalingSpec{MinReplicas: 1, MaxReplicas: 10},
+			Autoscaling: &servingv1alpha1.AutoscalingSpec{MinReplicas: ptr.To[int32](1), MaxReplicas: 10},
 		},
 	}
 	for _, opt := range opts {

@@ -53,8 +53,12 @@ func TestClusterRoleStaysWithinAllowList(t *testing.T) {
 			g.Expect(allowed[resource]).To(ContainElement(v), "verb %q on %s is not on the allow-list", v, resource)
 		}
 	}
-	for _, forbidden := range []string{"core/secrets", "core/configmaps", "core/pods/exec", "core/pods", "core/serviceaccounts/token"} {
+	for _, forbidden := range []string{"core/secrets", "core/configmaps", "core/pods/exec", "core/pods/log", "core/serviceaccounts/token"} {
 		g.Expect(granted).NotTo(HaveKey(forbidden), "the operator must not access %s", forbidden)
+	}
+	// PodsSchedulable reads the scheduler's verdict from the pods; no pod is ever written.
+	for _, v := range granted["core/pods"] {
+		g.Expect(v).To(BeElementOf("get", "list", "watch"), "the operator reads pods, never writes them")
 	}
 	g.Expect(granted["serving.inferenceops.dev/inferenceservices"]).NotTo(ContainElements("update", "patch"),
 		"the operator never writes an InferenceService's spec")

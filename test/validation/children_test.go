@@ -53,7 +53,7 @@ func childRefusals(isvc *servingv1alpha1.InferenceService) []error {
 // renderedChildren is every child the spec asks for.
 func renderedChildren(isvc *servingv1alpha1.InferenceService) []client.Object {
 	var children []client.Object
-	for _, slot := range render.Desired(isvc).Slots() {
+	for _, slot := range render.Desired(isvc, render.Config{}).Slots() {
 		if slot.Desired != nil {
 			children = append(children, slot.Desired)
 		}

@@ -128,6 +128,19 @@ var (
 	nameAlphabet = "abcz09-._/AZ :@"
 )
 
+// signal is a KEDA signal of spec.autoscaling.signals, valid or not.
+func signal(r *rand.Rand) map[string]any {
+	return object(map[string]any{
+		"type":             maybe(r, pick(r, "QueueDepth", "RunningRequests", "Latency", "KVCacheUtilization", "Custom", "Throughput")),
+		"target":           maybe(r, pick(r, targetValues...)),
+		"activationTarget": maybe(r, pick[any](r, "0", "1", "-1", "0.5", 0, 2)),
+		"quantile":         maybe(r, pick[any](r, 0, 0.5, 0.95, 1, 1.5)),
+		"server":           maybe(r, pick(r, "vLLM", "Triton", "TGI", "MLServer", "Generic", "vllm", "")),
+		"query":            maybe(r, pick(r, "sum(up)", "sum(my_queue{$(POD_SELECTOR)})", "")),
+		"metricType":       maybe(r, pick(r, "Value", "AverageValue", "Utilization")),
+	})
+}
+
 func probe(r *rand.Rand) map[string]any {
 	p := object(map[string]any{
 		"initialDelaySeconds": maybe(r, pick(r, smallInts...)),
@@ -243,6 +256,37 @@ var families = []func(r *rand.Rand) mutation{
 	},
 	func(r *rand.Rand) mutation { // replica bounds
 		return mutation{"spec.autoscaling", object(map[string]any{"minReplicas": maybe(r, pick(r, 0, 1, 3, 20)), "maxReplicas": maybe(r, pick(r, 0, 1, 5, 10001))})}
+	},
+	func(r *rand.Rand) mutation { // autoscaling engine, scale to zero, signals
+		count := r.IntN(3)
+		signals := make([]any, 0, count)
+		for range count {
+			signals = append(signals, signal(r))
+		}
+		as := object(map[string]any{
+			"engine":      maybe(r, pick(r, "HPA", "KEDA", "KEDA", "hpa")),
+			"minReplicas": maybe(r, pick(r, 0, 1, 2)),
+		})
+		if count > 0 {
+			as["signals"] = signals
+		}
+		if r.IntN(3) == 0 {
+			as["keda"] = object(map[string]any{
+				"pollingInterval":  maybe(r, pick(r, 0, 5, 30)),
+				"cooldownPeriod":   maybe(r, pick(r, -1, 0, 20)),
+				"idleReplicaCount": maybe(r, pick(r, 0, 1)),
+				"fallback":         maybe(r, object(map[string]any{"failureThreshold": maybe(r, pick(r, 0, 3)), "replicas": maybe(r, pick(r, 0, 2)), "behavior": maybe(r, pick(r, "static", "currentReplicas", "always"))})),
+				"advanced":         maybe(r, map[string]any{"horizontalPodAutoscalerConfig": map[string]any{"name": pick(r, "llm-keda", "Bad_Name", "")}, "restoreToOriginalReplicaCount": pick(r, true, false)}),
+				"triggers":         maybe(r, []any{object(map[string]any{"type": pick(r, "metrics-api", "prometheus", "cpu", "Bad"), "name": maybe(r, pick(r, "gw", "G W")), "metricType": maybe(r, pick(r, "Value", "AverageValue", "Utilization", "Max")), "metadata": maybe(r, map[string]any{"url": "http://gw/x", "valueLocation": "n", "targetValue": "1"})})}),
+			})
+		}
+		return mutation{"spec.autoscaling", as}
+	},
+	func(r *rand.Rand) mutation { // metrics endpoint and pod monitor
+		if r.IntN(2) == 0 {
+			return mutation{"spec.metrics", object(map[string]any{"port": maybe(r, pick(r, 0, 1, 9090, 65535, 65536)), "path": maybe(r, pick(r, "/metrics", "/", "metrics", "/a b", "", "/v1/metrics?x=1"))})}
+		}
+		return mutation{"spec.monitoring.podMonitor", object(map[string]any{"enabled": maybe(r, pick(r, true, false)), "interval": maybe(r, pick(r, "15s", "1m30s", "0", "15", "1h-", "")), "labels": maybe(r, map[string]any{"release": pick(r, labelValues...)})})}
 	},
 	func(r *rand.Rand) mutation { // Deployment strategy
 		s := object(map[string]any{"type": maybe(r, pick(r, "", "RollingUpdate", "Recreate", "BlueGreen"))})

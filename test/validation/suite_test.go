@@ -38,7 +38,9 @@ func TestValidation(t *testing.T) {
 var _ = BeforeSuite(func() {
 	By("starting etcd and kube-apiserver with the InferenceService CRD")
 	testEnv = &envtest.Environment{
-		CRDDirectoryPaths:     []string{crdDirectory()},
+		// KEDA's ScaledObject and the Prometheus Operator's PodMonitor CRDs too (pinned
+		// copies, test/crds), so that those children are checked against their real schemas.
+		CRDDirectoryPaths:     []string{crdDirectory(), filepath.Join("..", "crds")},
 		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: utils.ControlPlaneDir(),
 	}
@@ -51,10 +53,12 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 
 	By("starting the operator, so that accepted manifests are also reconciled")
+	optional, err := controller.ServedOptionalKinds(cfg)
+	Expect(err).NotTo(HaveOccurred())
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:  scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:   controller.CacheOptions(nil),
+		Cache:   controller.CacheOptions(nil, optional...),
 	})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(controller.NewInferenceServiceReconciler(mgr, render.Config{}, 4).SetupWithManager(mgr)).To(Succeed())

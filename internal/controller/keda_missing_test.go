@@ -1,0 +1,123 @@
+package controller
+
+import (
+	"context"
+	"path/filepath"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
+	"github.com/inferenceops/inference-operator/internal/render"
+	"github.com/inferenceops/inference-operator/test/utils"
+)
+
+// A cluster of its own, without KEDA's or the Prometheus Operator's CRDs: the operator
+// starts, runs what needs no KEDA, says plainly what is missing, and picks the CRD up
+// once it is installed, without a restart.
+var _ = Describe("InferenceService with engine KEDA on a cluster without KEDA", Ordered, func() {
+	var (
+		env     *envtest.Environment
+		c       client.Client
+		writes  = &writeCounter{byNamespace: map[string]int{}}
+		stopMgr func()
+	)
+	BeforeAll(func() {
+		env = &envtest.Environment{
+			CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
+			ErrorIfCRDPathMissing: true,
+			BinaryAssetsDirectory: utils.ControlPlaneDir(),
+		}
+		cfg, err := env.Start()
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(env.Stop)
+		c, err = client.New(cfg, client.Options{Scheme: scheme})
+		Expect(err).NotTo(HaveOccurred())
+
+		optional, err := ServedOptionalKinds(cfg)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(optional).To(BeEmpty())
+		mgrCfg := rest.CopyConfig(cfg)
+		mgrCfg.Wrap(writes.wrap)
+		mgr, err := ctrl.NewManager(mgrCfg, ctrl.Options{
+			Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}, Cache: CacheOptions(nil, optional...),
+			// The suite's own manager runs a controller of the same name in this process.
+			Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+		})
+		Expect(err).NotTo(HaveOccurred(), "the manager must start without KEDA's CRDs")
+		Expect(NewInferenceServiceReconciler(mgr, render.Config{}, 2).SetupWithManager(mgr)).To(Succeed())
+		mgrCtx, cancelMgr := context2()
+		stopMgr = cancelMgr
+		DeferCleanup(func() { stopMgr() })
+		go func() {
+			defer GinkgoRecover()
+			Expect(mgr.Start(mgrCtx)).To(Succeed())
+		}()
+	})
+
+	It("reports KEDAMissing naming the CRD, runs the Deployment and Service, sends nothing more, and picks KEDA up once installed", func() {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "no-keda-"}}
+		Expect(c.Create(ctx, ns)).To(Succeed())
+		isvc := newInferenceService(ns.Name, "llm", func(i *servingv1alpha1.InferenceService) {
+			i.Spec.Autoscaling = &servingv1alpha1.AutoscalingSpec{Engine: servingv1alpha1.EngineKEDA, MinReplicas: ptr.To[int32](1), MaxReplicas: 4,
+				Signals: []servingv1alpha1.AutoscalingSignal{{Type: servingv1alpha1.SignalQueueDepth, Server: servingv1alpha1.ServerVLLM, Target: intstr.FromInt32(5)}}}
+		})
+		Expect(c.Create(ctx, isvc)).To(Succeed())
+		key := client.ObjectKeyFromObject(isvc)
+
+		Eventually(func(g Gomega) {
+			got := &servingv1alpha1.InferenceService{}
+			g.Expect(c.Get(ctx, key, got)).To(Succeed())
+			ready := meta.FindStatusCondition(got.Status.Conditions, servingv1alpha1.ConditionReady)
+			g.Expect(ready).NotTo(BeNil())
+			g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(ready.Reason).To(Equal(servingv1alpha1.ReasonKEDAMissing))
+			g.Expect(ready.Message).To(ContainSubstring("scaledobjects.keda.sh"))
+			g.Expect(meta.IsStatusConditionTrue(got.Status.Conditions, servingv1alpha1.ConditionStalled)).To(BeTrue())
+			g.Expect(c.Get(ctx, key, &appsv1.Deployment{})).To(Succeed(), "the service itself runs")
+			g.Expect(c.Get(ctx, key, &corev1.Service{})).To(Succeed())
+		}).Should(Succeed())
+
+		By("sending no more requests: no retry loop, no failing watch")
+		time.Sleep(time.Second)
+		settled := writes.in(ns.Name)
+		Consistently(func() int { return writes.in(ns.Name) }, 5*time.Second).Should(Equal(settled))
+
+		By("installing KEDA's ScaledObject CRD and changing the spec")
+		_, err := envtest.InstallCRDs(env.Config, envtest.CRDInstallOptions{
+			Paths: []string{filepath.Join("..", "..", "test", "crds", "keda.sh_scaledobjects.yaml")}, ErrorIfPathMissing: true,
+		})
+		Expect(err).NotTo(HaveOccurred())
+		Eventually(func(g Gomega) {
+			got := &servingv1alpha1.InferenceService{}
+			g.Expect(c.Get(ctx, key, got)).To(Succeed())
+			got.Spec.Autoscaling.MaxReplicas = 5
+			g.Expect(c.Update(ctx, got)).To(Succeed())
+		}).Should(Succeed())
+		Eventually(func(g Gomega) {
+			so := &unstructured.Unstructured{}
+			so.SetGroupVersionKind(render.ScaledObjectGVK)
+			g.Expect(c.Get(ctx, key, so)).To(Succeed())
+			got := &servingv1alpha1.InferenceService{}
+			g.Expect(c.Get(ctx, key, got)).To(Succeed())
+			g.Expect(meta.FindStatusCondition(got.Status.Conditions, servingv1alpha1.ConditionReady).Reason).NotTo(Equal(servingv1alpha1.ReasonKEDAMissing))
+		}, 30*time.Second).Should(Succeed())
+	})
+})
+
+// context2 is a cancellable context for a manager of its own.
+func context2() (context.Context, context.CancelFunc) { return context.WithCancel(ctx) }
