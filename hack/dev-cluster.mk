@@ -13,18 +13,26 @@ DEV_CLUSTER_NODES ?= 3
 
 ifeq ($(DEV_CLUSTER),sim)
 dev_cluster_script = DEV_CLUSTER_NODES=$(DEV_CLUSTER_NODES) LOCALBIN=$(LOCALBIN) KUBECTL=$(KUBECTL) hack/dev-cluster.sh
+dev_cluster_stack_up = true
+dev_cluster_stack_down = true
 else ifeq ($(DEV_CLUSTER),real)
 dev_cluster_script = LOCALBIN=$(LOCALBIN) hack/real-node.sh
+# The real node also runs the autoscaling stack (Prometheus, KEDA: hack/autoscaling-stack.sh),
+# started after the node and stopped before it.
+dev_cluster_stack_up = LOCALBIN=$(LOCALBIN) hack/autoscaling-stack.sh up
+dev_cluster_stack_down = LOCALBIN=$(LOCALBIN) hack/autoscaling-stack.sh down
 else
 $(error DEV_CLUSTER must be real or sim, not $(DEV_CLUSTER))
 endif
 
 .PHONY: dev-cluster
-dev-cluster: ## Start the local cluster (the real node; DEV_CLUSTER=sim: kwok) and print how to use its kubectl.
+dev-cluster: ## Start the local cluster (the real node with Prometheus and KEDA; DEV_CLUSTER=sim: kwok) and print how to use its kubectl.
 	@$(dev_cluster_script) up
+	@$(dev_cluster_stack_up)
 
 .PHONY: dev-cluster-down
 dev-cluster-down: ## Stop the local cluster (DEV_CLUSTER=sim: the simulated one) and everything it started.
+	@$(dev_cluster_stack_down)
 	@$(dev_cluster_script) down
 
 .PHONY: dev-cluster-status
