@@ -15,8 +15,9 @@
 #  starts it after the node, `make dev-cluster-down` and `hack/real-node.sh down` stop it)
 #
 # What runs:
-#   - Prometheus, listening on http://10.250.0.1:9090 (the node IP; reachable from every
-#     process in the node's namespace and from pods, nowhere else). It discovers pods through
+#   - Prometheus, listening on http://10.250.0.1:9090 (the node IP, not loopback: every
+#     process in the node's namespace reaches it there, and nothing outside the namespace
+#     can; pods should reach it through their gateway too, which no test checks yet). It discovers pods through
 #     the node's API server (kubernetes_sd, role pod, with a token of the ServiceAccount
 #     monitoring/prometheus, which may get/list/watch pods) and scrapes every 5 s the pods
 #     annotated
