@@ -39,8 +39,7 @@ func scalingStatus(previous servingv1alpha1.InferenceServiceStatus, specs []auto
 		scaling.LimitingRatio = fmt.Sprintf("%.2f", ratio)
 	}
 
-	if hpa != nil && scaled(previous, hpa) {
-		from, to := previous.DesiredReplicas, hpa.Status.DesiredReplicas
+	if from, to, ok := scaled(previous, hpa); ok {
 		reason := scaleUp
 		if to < from {
 			reason = scaleDown
@@ -73,20 +72,36 @@ func scalingStatus(previous servingv1alpha1.InferenceServiceStatus, specs []auto
 }
 
 // scaled tells whether the autoscaler changed its desired count after the previous
-// status: a lastScaleTime newer than the one recorded, and a count other than the one
-// recorded. A status never written before (observedGeneration 0) has no count to compare.
-func scaled(previous servingv1alpha1.InferenceServiceStatus, hpa *autoscalingv2.HorizontalPodAutoscaler) bool {
+// status (a lastScaleTime newer than the one recorded), and from what to what. A status
+// never written before (observedGeneration 0) has nothing to compare with.
+//
+// The count before the scale is the HPA's own currentReplicas: the status the HPA
+// controller writes with a rescale holds the count it read before it (and the new desired
+// count). Not the previous status's desiredReplicas: the HPA scales the Deployment before
+// it writes its status, so a reconcile in between may already have recorded the new
+// count from the Deployment (an HPA that had no metrics before reports no desired count).
+// When this status is not the rescale's own (the HPA synced again before the operator
+// read it), currentReplicas is the new count too, and the previous status's count is
+// the best one left.
+func scaled(previous servingv1alpha1.InferenceServiceStatus, hpa *autoscalingv2.HorizontalPodAutoscaler) (from, to int32, ok bool) {
+	if hpa == nil {
+		return 0, 0, false
+	}
 	at := hpa.Status.LastScaleTime
 	switch {
 	case at == nil || previous.ObservedGeneration == 0:
-		return false
+		return 0, 0, false
 	case previous.LastScaleTime != nil && !previous.LastScaleTime.Before(at):
-		return false
+		return 0, 0, false
 	case previous.Scaling != nil && len(previous.Scaling.Events) > 0 &&
 		previous.Scaling.Events[len(previous.Scaling.Events)-1].Time.Equal(at):
-		return false
+		return 0, 0, false
 	}
-	return hpa.Status.DesiredReplicas != previous.DesiredReplicas
+	from, to = hpa.Status.CurrentReplicas, hpa.Status.DesiredReplicas
+	if from == to {
+		from = previous.DesiredReplicas
+	}
+	return from, to, from != to
 }
 
 // hpaWords are the autoscaler's own words on its last decision: its AbleToScale message

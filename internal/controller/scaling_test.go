@@ -6,9 +6,11 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
 	"github.com/inferenceops/inference-operator/internal/render"
@@ -18,10 +20,14 @@ import (
 // each status fed back as the previous one, and check status.scaling the way a user reads
 // it with "kubectl get infsvc -o wide" or "-o yaml".
 
-// hpaScaledTo is the HPA just after it rescaled to replicas at t, reading cpu at percent.
-func hpaScaledTo(replicas int32, t time.Time, percent int32) *autoscalingv2.HorizontalPodAutoscaler {
+// hpaScaledTo is the HPA just after it rescaled from one count to replicas at t, reading
+// cpu at percent.
+func hpaScaledTo(from, replicas int32, t time.Time, percent int32) *autoscalingv2.HorizontalPodAutoscaler {
 	return hpaFixture(func(h *autoscalingv2.HorizontalPodAutoscaler) {
 		lastScale := metav1.NewTime(t)
+		// The status the HPA controller writes with a rescale: the count it read
+		// before, and the new one.
+		h.Status.CurrentReplicas = from
 		h.Status.DesiredReplicas = replicas
 		h.Status.LastScaleTime = &lastScale
 		h.Status.CurrentMetrics = metricStatuses(resourceStatus("cpu", utilizationCurrent(percent)))
@@ -45,7 +51,7 @@ func replayHPA(isvc *servingv1alpha1.InferenceService, hpas ...*autoscalingv2.Ho
 func TestScalingStoryRecordsEachScaleOnce(t *testing.T) {
 	g := NewWithT(t)
 	t0 := time.Date(2026, 12, 1, 13, 0, 0, 0, time.UTC)
-	out, in := hpaScaledTo(7, t0, 140), hpaScaledTo(2, t0.Add(5*time.Minute), 12)
+	out, in := hpaScaledTo(3, 7, t0, 140), hpaScaledTo(7, 2, t0.Add(5*time.Minute), 12)
 
 	// The scale-out is seen by three reconciles (the HPA's status, the Deployment's, a
 	// resync) before the scale-in: one event each.
@@ -71,7 +77,7 @@ func TestScalingStoryKeepsTheLastTenEvents(t *testing.T) {
 	t0 := time.Date(2026, 12, 1, 13, 0, 0, 0, time.UTC)
 	hpas := make([]*autoscalingv2.HorizontalPodAutoscaler, 0, 14)
 	for i := range 14 {
-		hpas = append(hpas, hpaScaledTo(int32(4+i%2), t0.Add(time.Duration(i)*time.Minute), 60))
+		hpas = append(hpas, hpaScaledTo(int32(4+(i+1)%2), int32(4+i%2), t0.Add(time.Duration(i)*time.Minute), 60))
 	}
 
 	status := replayHPA(isvcFixture(), hpas...)
@@ -124,4 +130,34 @@ func TestScalingStoryLimitingMetricIsTheHighestRatio(t *testing.T) {
 	status = computeStatus(isvc, observed{deployment: deploymentFixture(), service: serviceFixture(), hpa: hpa}, render.Config{})
 	g.Expect(status.Scaling.LimitingMetric).To(Equal("cpu: 90%/80%"))
 	g.Expect(status.Scaling.LimitingRatio).To(Equal("1.12"))
+}
+
+// The HPA scales the Deployment before it writes its status, and an HPA that had no
+// metrics until this scale reported no desired count: a reconcile in between takes the
+// new count from the Deployment. The scale is still told, from the HPA's own count before it.
+func TestScalingStoryAScaleSeenOnTheDeploymentFirst(t *testing.T) {
+	g := NewWithT(t)
+	t0 := time.Date(2026, 12, 1, 13, 0, 0, 0, time.UTC)
+	isvc := isvcFixture()
+	noMetricsYet := hpaFixture(func(h *autoscalingv2.HorizontalPodAutoscaler) {
+		h.Status = autoscalingv2.HorizontalPodAutoscalerStatus{CurrentReplicas: 1}
+	})
+	at := func(replicas int32) *appsv1.Deployment {
+		return deploymentFixture(func(d *appsv1.Deployment) { d.Spec.Replicas = ptr.To(replicas) })
+	}
+	isvc.Status = computeStatus(isvc, observed{deployment: at(1), service: serviceFixture(), hpa: noMetricsYet}, render.Config{})
+	isvc.Status = computeStatus(isvc, observed{deployment: at(4), service: serviceFixture(), hpa: noMetricsYet}, render.Config{})
+	g.Expect(isvc.Status.DesiredReplicas).To(Equal(int32(4)), "taken from the Deployment the HPA just scaled")
+
+	rescaled := hpaFixture(func(h *autoscalingv2.HorizontalPodAutoscaler) {
+		lastScale := metav1.NewTime(t0)
+		h.Status.CurrentReplicas, h.Status.DesiredReplicas, h.Status.LastScaleTime = 1, 4, &lastScale
+		h.Status.CurrentMetrics = metricStatuses(resourceStatus("cpu", utilizationCurrent(160)))
+	})
+	isvc.Status = computeStatus(isvc, observed{deployment: at(4), service: serviceFixture(), hpa: rescaled}, render.Config{})
+
+	g.Expect(isvc.Status.Scaling.Events).To(HaveLen(1))
+	g.Expect(isvc.Status.Scaling.Events[0].From).To(Equal(int32(1)))
+	g.Expect(isvc.Status.Scaling.Events[0].To).To(Equal(int32(4)))
+	g.Expect(isvc.Status.Scaling.LastScale).To(Equal("1 -> 4 (cpu: 160%/50%)"))
 }
