@@ -63,7 +63,7 @@ var _ = BeforeSuite(func() {
 	operatorKubeconfig := filepath.Join(dir, "operator.kubeconfig")
 	Expect(apiProxy.WriteKubeconfig(operatorKubeconfig)).To(Succeed())
 	operator = framework.NewOperatorProcess(&framework.OperatorProcess{Name: "e2e", Binary: managerBin,
-		Kubeconfig: operatorKubeconfig, LogPath: filepath.Join(dir, "manager.log"), MetricsBindAddress: "0"})
+		Kubeconfig: operatorKubeconfig, LogPath: filepath.Join(dir, "manager.log")})
 	Expect(os.Remove(operator.LogPath)).To(Or(Succeed(), MatchError(os.ErrNotExist)))
 	operator.Start()
 

@@ -4,10 +4,14 @@ package e2e
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -187,5 +191,62 @@ var _ = Describe("Ready through autoscaling", Ordered, func() {
 
 		Expect(stopWatching()).To(BeEmpty(), "moments the InferenceService did not read as serving while it only scaled")
 		Expect(eventsAboutIt(Default)).To(Equal(eventsBefore), "events recorded about the InferenceService while it only scaled")
+	})
+
+	It("tells the scaling story on the CR, in kubectl get -o wide and in the operator's metrics", func() {
+		isvc := &servingv1alpha1.InferenceService{}
+		Expect(k8sClient.Get(ctx(), key, isvc)).To(Succeed())
+		sc := isvc.Status.Scaling
+		Expect(sc).NotTo(BeNil())
+		ups, downs, reachedMax := 0, 0, false
+		for _, e := range sc.Events {
+			_, _ = fmt.Fprintf(GinkgoWriter, "scale event %s %d -> %d %s (%s)\n", e.Time.Format(time.TimeOnly), e.From, e.To, e.Metric, e.Reason)
+			Expect(e.Metric).To(HavePrefix("cpu: "), "the metric value that drove the scale")
+			if e.To > e.From {
+				ups++
+				reachedMax = reachedMax || e.To == 4
+				Expect(e.Reason).To(HavePrefix("ScaleUp"))
+			} else {
+				downs++
+				Expect(e.Reason).To(HavePrefix("ScaleDown"))
+			}
+		}
+		Expect(reachedMax).To(BeTrue(), "a ScaleUp to 4 among %v", sc.Events)
+		Expect(downs).To(BeNumerically(">=", 1))
+		last := sc.Events[len(sc.Events)-1]
+		Expect(last.To).To(Equal(int32(1)))
+		Expect(sc.LastScale).To(HavePrefix(fmt.Sprintf("%d -> 1 (cpu: ", last.From)))
+
+		out, err := kubectl("get", "infsvc", key.Name, "-n", namespace, "-o", "wide")
+		Expect(err).NotTo(HaveOccurred())
+		_, _ = fmt.Fprintf(GinkgoWriter, "kubectl get infsvc -o wide:\n%s\n", out)
+		Expect(out).To(ContainSubstring("LAST SCALE"))
+		Expect(out).To(ContainSubstring(sc.LastScale))
+
+		addr, err := operator.MetricsEndpoint(ctx())
+		Expect(err).NotTo(HaveOccurred())
+		resp, err := http.Get("http://" + addr + "/metrics")
+		Expect(err).NotTo(HaveOccurred())
+		raw, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		Expect(err).NotTo(HaveOccurred())
+		body := string(raw)
+		labels := fmt.Sprintf(`name=%q,namespace=%q`, key.Name, namespace)
+		sample := func(metric, extra string) float64 {
+			for _, line := range strings.Split(body, "\n") {
+				if strings.HasPrefix(line, metric+"{"+extra+labels+"} ") {
+					v, err := strconv.ParseFloat(strings.TrimPrefix(line, metric+"{"+extra+labels+"} "), 64)
+					Expect(err).NotTo(HaveOccurred())
+					return v
+				}
+			}
+			Fail(fmt.Sprintf("no %s{%s%s} in the operator's metrics", metric, extra, labels))
+			return 0
+		}
+		Expect(sample("inferenceservice_scale_events_total", `direction="up",`)).To(BeNumerically("==", ups))
+		Expect(sample("inferenceservice_scale_events_total", `direction="down",`)).To(BeNumerically("==", downs))
+		Expect(sample("inferenceservice_at_max_replicas_seconds_total", "")).To(BeNumerically(">", 0), "it sat at maxReplicas 4 under load")
+		Expect(sample("inferenceservice_desired_replicas", "")).To(BeNumerically("==", 1))
+		Expect(sample("inferenceservice_max_replicas", "")).To(BeNumerically("==", 4))
 	})
 })
