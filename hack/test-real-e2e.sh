@@ -108,6 +108,14 @@ for tar in "${operator_tar}" "${model_tar}" "${rollout_tar}" "${release_tar}"; d
 	check "load-image ${tar}" sh -c "'${rn}' load-image '${tar}' >/dev/null"
 done
 timed load-images "${t}"
+# Prometheus and KEDA inside the node (the KEDA specs scale on the model server's queue).
+t=${SECONDS}
+"${root}/hack/autoscaling-stack.sh" up >"${out_dir}/autoscaling-stack.log" 2>&1 || {
+	tail -n 20 "${out_dir}/autoscaling-stack.log"
+	fail "hack/autoscaling-stack.sh up (log ${out_dir}/autoscaling-stack.log)"
+	exit 1
+}
+timed autoscaling-stack "${t}"
 
 step "The suite (test/realnode), inside the node's namespaces"
 t=${SECONDS}

@@ -77,6 +77,8 @@ var _ = BeforeSuite(func() {
 		Cluster: cluster, Helm: filepath.Join(projectDir, "bin", "helm"), Chart: filepath.Join(projectDir, "dist", "chart"),
 		Release: "inference-operator", Namespace: operatorNamespace, Image: env("REALNODE_OPERATOR_IMAGE"),
 		HelmHome: filepath.Join(projectDir, "bin", "realnode", "helm"),
+		// The Prometheus of hack/autoscaling-stack.sh, which the script starts in the node.
+		Set: []string{"prometheusAddress=" + prometheusURL},
 	}
 	start := time.Now()
 	Expect(release.Install()).To(Succeed())

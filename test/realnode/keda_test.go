@@ -1,0 +1,569 @@
+//go:build realnode
+
+package realnode
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
+	"github.com/inferenceops/inference-operator/internal/render"
+	"github.com/inferenceops/inference-operator/test/framework"
+)
+
+// prometheusURL is where hack/autoscaling-stack.sh serves Prometheus inside the node
+// (hack/test-real-e2e.sh starts the stack after the node); the chart is installed with it
+// as prometheusAddress, so the operator's ScaledObjects query it.
+const prometheusURL = "http://10.250.0.1:9090"
+
+// The KEDA specs: the model server's real queue (a bounded worker pool, requests waiting
+// for a worker) scraped by Prometheus, read by KEDA's prometheus trigger, turned by KEDA's
+// HPA into replicas. Each spec builds on the one before.
+var _ = Describe("autoscaling on inference load with KEDA and Prometheus", Ordered, func() {
+	It("scales out on the model server's real queue depth and back in when the load stops, the CR following KEDA's HPA and Ready staying True", func() {
+		isvc := kedaSample()
+		name := isvc.Name
+		Expect(cluster.Client.Create(ctx(), isvc)).To(Succeed())
+		DeferCleanup(deleteAndWait, name)
+		Eventually(func(g Gomega) {
+			g.Expect(cluster.ConditionIs(ctx(), appNamespace, name, "Ready", metav1.ConditionTrue)()).To(Succeed())
+			g.Expect(cluster.ConditionIs(ctx(), appNamespace, name, servingv1alpha1.ConditionScaledObjectReady, metav1.ConditionTrue)()).To(Succeed())
+			_, err := kedaHPA(name)
+			g.Expect(err).NotTo(HaveOccurred())
+		}).Should(Succeed())
+		so := scaledObject(name)
+		trigger, _, _ := unstructured.NestedSlice(so.Object, "spec", "triggers")
+		report("queue depth: ScaledObject %s triggers %v", name, trigger)
+
+		notReady, stopReady := watchReady(name)
+		DeferCleanup(stopReady)
+		var (
+			mu         sync.Mutex
+			firstOut   time.Time
+			maxReplica int32
+		)
+		stopReplicas := everySecond(func() {
+			d := &appsv1.Deployment{}
+			if err := cluster.Client.Get(ctx(), types.NamespacedName{Namespace: appNamespace, Name: name}, d); err != nil {
+				return
+			}
+			r := ptr.Deref(d.Spec.Replicas, 0)
+			mu.Lock()
+			defer mu.Unlock()
+			if r > 1 && firstOut.IsZero() {
+				firstOut = time.Now()
+			}
+			maxReplica = max(maxReplica, r)
+		})
+		DeferCleanup(stopReplicas)
+
+		// 24 closed-loop clients against 2 workers per pod at 300 ms an inference: at one
+		// pod 22 requests wait, far over the target of 5 per pod.
+		load := &framework.Load{URL: serviceURL(name), Clients: 24, Timeout: 15 * time.Second}
+		start := time.Now()
+		load.Start()
+		DeferCleanup(load.Stop)
+
+		By("the CR's Targets show the queue over its target of 5 per pod")
+		var highTargets string
+		Eventually(func(g Gomega) {
+			cur, err := cluster.InferenceService(ctx(), appNamespace, name)
+			g.Expect(err).NotTo(HaveOccurred())
+			g.Expect(targetValue(cur.Status.Targets)).To(BeNumerically(">", 5), "status.targets %q", cur.Status.Targets)
+			highTargets = cur.Status.Targets
+		}).WithTimeout(2 * time.Minute).Should(Succeed())
+		report("queue depth: the CR's Targets read %q %.1fs after the load began", highTargets, time.Since(start).Seconds())
+
+		By("KEDA scales out to at least 3 pods, all Ready, and the CR's status follows KEDA's HPA")
+		var outHPA *autoscalingv2.HorizontalPodAutoscaler
+		Eventually(func(g Gomega) {
+			outHPA = statusFollowsKEDA(g, name)
+			g.Expect(outHPA.Status.CurrentReplicas).To(BeNumerically(">=", 3))
+			g.Expect(framework.ConditionStatus(mustISVC(g, name).Status.Conditions, servingv1alpha1.ConditionScaledObjectActive)).To(Equal(metav1.ConditionTrue))
+		}).WithTimeout(4 * time.Minute).WithPolling(time.Second).Should(Succeed())
+		outAll := time.Since(start)
+		mu.Lock()
+		outBegan := firstOut.Sub(start)
+		mu.Unlock()
+		printKEDAStatus(name, fmt.Sprintf("scaled out to %d pods %.0fs after the load began", outHPA.Status.CurrentReplicas, outAll.Seconds()))
+		// A little longer under load: the queue target oscillates (fewer pods, longer queue).
+		time.Sleep(10 * time.Second)
+		load.Stop()
+		loadSummary := framework.Summarize(load.Results(time.Time{}, time.Time{}))
+		report("queue depth: load of 24 clients, a new connection per request: %s", loadSummary)
+		stopped := time.Now()
+
+		By("the load stops: KEDA scales back in to 1, the queue reads 0 and KEDA's Active goes False")
+		Eventually(func(g Gomega) {
+			hpa := statusFollowsKEDA(g, name)
+			g.Expect(hpa.Status.CurrentReplicas).To(Equal(int32(1)))
+			g.Expect(modelPods(name)).To(HaveLen(1))
+			cur := mustISVC(g, name)
+			g.Expect(cur.Status.Targets).To(Equal("queue_depth: 0/5"))
+			g.Expect(framework.ConditionStatus(cur.Status.Conditions, servingv1alpha1.ConditionScaledObjectActive)).To(Equal(metav1.ConditionFalse))
+		}).WithTimeout(4 * time.Minute).WithPolling(time.Second).Should(Succeed())
+		inAt := time.Since(stopped)
+		printKEDAStatus(name, fmt.Sprintf("scaled in to 1 pod %.0fs after the load stopped", inAt.Seconds()))
+		stopReplicas()
+		samples := stopReady()
+
+		mu.Lock()
+		report("queue depth: scale-out began %.1fs after the load began (Deployment replicas > 1), %d pods Ready and the CR current %.1fs after; at most %d replicas; scale-in to 1 pod %.1fs after the load stopped (30 s stabilization); Ready not True (or changed) in %d of %d samples: %v",
+			outBegan.Seconds(), outHPA.Status.CurrentReplicas, outAll.Seconds(), maxReplica, inAt.Seconds(), len(*notReady), samples, *notReady)
+		mu.Unlock()
+		Expect(outBegan).To(BeNumerically(">", 0))
+		Expect(*notReady).To(BeEmpty(), "Ready left True (or its lastTransitionTime changed) while KEDA scaled")
+		Expect(samples).To(BeNumerically(">=", 30), "Ready was hardly sampled")
+		Expect(loadSummary.Failed).To(BeZero(), "requests failed while KEDA scaled: %s", loadSummary)
+	})
+
+	// The service of the last two specs burns some CPU per inference as well as waiting,
+	// so that a CPU target (engine HPA) and the queue (engine KEDA) both ask for the
+	// maximum under the same load: a drop at the switch can only come from the switch.
+	const switchName = "keda-switch"
+	var switchLoad *framework.Load
+
+	It("switches engine KEDA -> HPA -> KEDA under load without the Deployment's replicas ever dropping", func() {
+		isvc := kedaSample()
+		isvc.Name = switchName
+		isvc.Spec.Args = []string{"--load-delay=5s", "--workers=2", "--infer-sleep=200ms", "--infer-cpu=25ms"}
+		isvc.Spec.Autoscaling.MaxReplicas = 3
+		Expect(cluster.Client.Create(ctx(), isvc)).To(Succeed())
+		Eventually(cluster.ConditionIs(ctx(), appNamespace, switchName, "Ready", metav1.ConditionTrue)).Should(Succeed())
+		switchLoad = &framework.Load{URL: serviceURL(switchName), Clients: 24, Timeout: 15 * time.Second}
+		switchLoad.Start()
+		By("KEDA scales out to the maximum, 3")
+		Eventually(func(g Gomega) {
+			hpa := statusFollowsKEDA(g, switchName)
+			g.Expect(hpa.Status.CurrentReplicas).To(Equal(int32(3)))
+		}).WithTimeout(4 * time.Minute).WithPolling(time.Second).Should(Succeed())
+
+		var (
+			mu      sync.Mutex
+			lowest  int32 = 1 << 30
+			changes []string
+			last    int32 = -1
+		)
+		stop := everySecond(func() {
+			d := &appsv1.Deployment{}
+			if err := cluster.Client.Get(ctx(), types.NamespacedName{Namespace: appNamespace, Name: switchName}, d); err != nil {
+				return
+			}
+			r := ptr.Deref(d.Spec.Replicas, 0)
+			mu.Lock()
+			defer mu.Unlock()
+			lowest = min(lowest, r)
+			if r != last {
+				changes = append(changes, fmt.Sprintf("%s %d", time.Now().Format("15:04:05"), r))
+				last = r
+			}
+		})
+		DeferCleanup(stop)
+		resetLowest := func() int32 {
+			mu.Lock()
+			defer mu.Unlock()
+			l := lowest
+			lowest = 1 << 30
+			return l
+		}
+
+		// switchTo patches the engine and waits until the old autoscaler is gone and the new
+		// one holds the Deployment; then holds the load for longer than the scale-down
+		// stabilization window (30 s) so that a wrong count would show.
+		switchTo := func(engine servingv1alpha1.AutoscalingEngine) {
+			cur, err := cluster.InferenceService(ctx(), appNamespace, switchName)
+			Expect(err).NotTo(HaveOccurred())
+			at := ptr.Deref(deployment(switchName).Spec.Replicas, 0)
+			resetLowest()
+			patch := client.MergeFrom(cur.DeepCopy())
+			as := cur.Spec.Autoscaling
+			if engine == servingv1alpha1.EngineHPA {
+				as.Engine, as.Signals, as.KEDA = servingv1alpha1.EngineHPA, nil, nil
+				as.Metrics = []autoscalingv2.MetricSpec{{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{
+					Name: corev1.ResourceCPU, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr.To[int32](50)}}}}
+			} else {
+				sample := kedaSample().Spec.Autoscaling
+				as.Engine, as.Signals, as.KEDA, as.Metrics = servingv1alpha1.EngineKEDA, sample.Signals, sample.KEDA, nil
+			}
+			switched := time.Now()
+			Expect(cluster.Client.Patch(ctx(), cur, patch)).To(Succeed())
+			By(fmt.Sprintf("switched to %s at %d replicas: waiting until the old autoscaler is gone", engine, at))
+			Eventually(func(g Gomega) {
+				own := &autoscalingv2.HorizontalPodAutoscaler{}
+				ownErr := cluster.Client.Get(ctx(), types.NamespacedName{Namespace: appNamespace, Name: switchName}, own)
+				_, kedaErr := kedaHPA(switchName)
+				soErr := cluster.Client.Get(ctx(), types.NamespacedName{Namespace: appNamespace, Name: switchName}, emptyScaledObject())
+				cur := mustISVC(g, switchName)
+				if engine == servingv1alpha1.EngineHPA {
+					g.Expect(ownErr).NotTo(HaveOccurred(), "the operator's HPA")
+					g.Expect(apierrors.IsNotFound(soErr)).To(BeTrue(), "the ScaledObject is still there (%v)", soErr)
+					g.Expect(apierrors.IsNotFound(kedaErr)).To(BeTrue(), "KEDA's HPA is still there (%v)", kedaErr)
+					g.Expect(meta.FindStatusCondition(cur.Status.Conditions, servingv1alpha1.ConditionScaledObjectReady)).To(BeNil())
+				} else {
+					g.Expect(apierrors.IsNotFound(ownErr)).To(BeTrue(), "the operator's HPA is still there (%v)", ownErr)
+					g.Expect(soErr).NotTo(HaveOccurred(), "the ScaledObject")
+					g.Expect(kedaErr).NotTo(HaveOccurred(), "KEDA's HPA")
+					g.Expect(framework.ConditionStatus(cur.Status.Conditions, servingv1alpha1.ConditionScaledObjectReady)).To(Equal(metav1.ConditionTrue))
+				}
+			}).WithTimeout(3 * time.Minute).WithPolling(time.Second).Should(Succeed())
+			handedOver := time.Since(switched)
+			time.Sleep(45 * time.Second)
+			Eventually(func(g Gomega) {
+				var hpa *autoscalingv2.HorizontalPodAutoscaler
+				if engine == servingv1alpha1.EngineKEDA {
+					hpa = statusFollowsKEDA(g, switchName)
+				} else {
+					hpa = &autoscalingv2.HorizontalPodAutoscaler{}
+					g.Expect(cluster.Client.Get(ctx(), types.NamespacedName{Namespace: appNamespace, Name: switchName}, hpa)).To(Succeed())
+					st := mustISVC(g, switchName).Status
+					g.Expect(st.DesiredReplicas).To(Equal(hpa.Status.DesiredReplicas))
+					g.Expect(st.Targets).To(HavePrefix("cpu: "))
+				}
+				g.Expect(hpa.Status.DesiredReplicas).To(Equal(int32(3)), "under the same load the new engine wants the maximum too")
+			}).WithTimeout(time.Minute).Should(Succeed())
+			low := resetLowest()
+			out, _ := cluster.Kubectl("-n", appNamespace, "get", "infsvc/"+switchName, "hpa", "-o", "wide")
+			mu.Lock()
+			report("engine switch to %s under load: at %d replicas; old autoscaler gone and the new one in place %.1fs after the patch; lowest Deployment replicas sampled each second in the %.0fs after: %d; changes %v\n%s",
+				engine, at, handedOver.Seconds(), time.Since(switched).Seconds(), low, changes, out)
+			mu.Unlock()
+			Expect(low).To(BeNumerically(">=", at), "the Deployment's replicas dropped below %d after the switch to %s", at, engine)
+		}
+		switchTo(servingv1alpha1.EngineHPA)
+		switchTo(servingv1alpha1.EngineKEDA)
+		s := framework.Summarize(switchLoad.Results(time.Time{}, time.Time{}))
+		report("engine switch: load during both switches %s", s)
+		Expect(s.Failed).To(BeZero(), "requests failed during the engine switches: %s", s)
+	})
+
+	It("keeps the Deployment's replicas when the ScaledObject cannot read its metric (Prometheus stopped), the CR showing KEDA's condition", func() {
+		Expect(switchLoad).NotTo(BeNil(), "the engine switch spec left no service under load")
+		DeferCleanup(deleteAndWait, switchName)
+		DeferCleanup(switchLoad.Stop)
+		Eventually(func(g Gomega) {
+			hpa := statusFollowsKEDA(g, switchName)
+			g.Expect(hpa.Status.CurrentReplicas).To(Equal(int32(3)))
+		}).WithTimeout(2 * time.Minute).WithPolling(time.Second).Should(Succeed())
+		before := ptr.Deref(deployment(switchName).Spec.Replicas, 0)
+
+		By("stopping the stack's Prometheus (SIGTERM to the pid hack/autoscaling-stack.sh recorded)")
+		pid := stackPID("prometheus")
+		Expect(syscall.Kill(pid, syscall.SIGTERM)).To(Succeed())
+		stoppedAt := time.Now()
+		restarted := false
+		DeferCleanup(func() {
+			if !restarted {
+				_ = restartStack()
+			}
+		})
+		Eventually(func() bool { return !procAlive(pid) }).WithTimeout(30*time.Second).Should(BeTrue(), "Prometheus (pid %d) did not stop", pid)
+		// No load either: with the metric readable, KEDA would now scale in to 1.
+		switchLoad.Stop()
+
+		var lowest int32 = 1 << 30
+		var mu sync.Mutex
+		stop := everySecond(func() {
+			d := &appsv1.Deployment{}
+			if err := cluster.Client.Get(ctx(), types.NamespacedName{Namespace: appNamespace, Name: switchName}, d); err != nil {
+				return
+			}
+			mu.Lock()
+			lowest = min(lowest, ptr.Deref(d.Spec.Replicas, 0))
+			mu.Unlock()
+		})
+		DeferCleanup(stop)
+
+		By("the CR shows the ScaledObject's Ready condition as KEDA sets it")
+		var soReady map[string]any
+		Eventually(func(g Gomega) {
+			so := scaledObject(switchName)
+			soReady = soCondition(so, "Ready")
+			g.Expect(soReady).NotTo(BeNil())
+			g.Expect(soReady["status"]).NotTo(Equal("True"), "KEDA still reports the ScaledObject Ready")
+			statusMirrorsScaledObject(g, mustISVC(g, switchName), so)
+		}).WithTimeout(3 * time.Minute).WithPolling(time.Second).Should(Succeed())
+		failedAfter := time.Since(stoppedAt)
+		// Longer than the stabilization window (30 s) and KEDA's cooldown (20 s) past the
+		// failure: a KEDA that read the missing metric as 0 would have scaled in by now.
+		time.Sleep(60 * time.Second)
+		cur, err := cluster.InferenceService(ctx(), appNamespace, switchName)
+		Expect(err).NotTo(HaveOccurred())
+		hpa, err := kedaHPA(switchName)
+		Expect(err).NotTo(HaveOccurred())
+		so := scaledObject(switchName)
+		stop()
+		hpaConds := make([]string, 0, len(hpa.Status.Conditions))
+		for _, c := range hpa.Status.Conditions {
+			hpaConds = append(hpaConds, fmt.Sprintf("%s=%s %s: %s", c.Type, c.Status, c.Reason, c.Message))
+		}
+		crConds := make([]string, 0, len(cur.Status.Conditions))
+		for _, c := range cur.Status.Conditions {
+			crConds = append(crConds, fmt.Sprintf("%s=%s %s", c.Type, c.Status, c.Reason))
+		}
+		mu.Lock()
+		low := lowest
+		mu.Unlock()
+		report("Prometheus stopped: KEDA's ScaledObject Ready=%v reason %v (%v) %.1fs after; the CR's conditions %v; KEDA's HPA %v; Deployment replicas %d before, lowest %d in the %.0fs after (load stopped too), Targets %q",
+			soReady["status"], soReady["reason"], soReady["message"], failedAfter.Seconds(), crConds, hpaConds, before, low, time.Since(stoppedAt).Seconds(), cur.Status.Targets)
+		Expect(low).To(Equal(before), "the Deployment lost replicas while the metric could not be read")
+		Eventually(func(g Gomega) { statusMirrorsScaledObject(g, mustISVC(g, switchName), so) }).WithTimeout(30 * time.Second).Should(Succeed())
+
+		By("starting the stack again (hack/autoscaling-stack.sh up): KEDA reads the metric again and scales in to 1")
+		upAt := time.Now()
+		Expect(restartStack()).To(Succeed())
+		restarted = true
+		Eventually(func(g Gomega) {
+			hpa := statusFollowsKEDA(g, switchName)
+			g.Expect(hpa.Status.CurrentReplicas).To(Equal(int32(1)))
+			g.Expect(framework.ConditionStatus(mustISVC(g, switchName).Status.Conditions, servingv1alpha1.ConditionScaledObjectReady)).To(Equal(metav1.ConditionTrue))
+		}).WithTimeout(4 * time.Minute).WithPolling(time.Second).Should(Succeed())
+		report("Prometheus back: ScaledObjectReady True and scaled in to 1 %.1fs after hack/autoscaling-stack.sh up began", time.Since(upAt).Seconds())
+	})
+})
+
+// kedaSample reads the KEDA queue-depth sample into the app namespace.
+func kedaSample() *servingv1alpha1.InferenceService {
+	b, err := os.ReadFile(filepath.Join(projectDir, "config", "samples", "serving_v1alpha1_inferenceservice_keda_queue.yaml"))
+	Expect(err).NotTo(HaveOccurred())
+	isvc := &servingv1alpha1.InferenceService{}
+	Expect(yaml.UnmarshalStrict(b, isvc)).To(Succeed())
+	isvc.Namespace = appNamespace
+	Expect(isvc.Spec.Image).To(Equal(modelImage), "the sample runs the model server image built here")
+	Expect(isvc.Spec.Autoscaling.Signals).To(HaveLen(1))
+	Expect(isvc.Spec.Autoscaling.Signals[0].Target).To(Equal(intstr.FromString("5")))
+	return isvc
+}
+
+func mustISVC(g Gomega, name string) *servingv1alpha1.InferenceService {
+	isvc, err := cluster.InferenceService(ctx(), appNamespace, name)
+	g.Expect(err).NotTo(HaveOccurred())
+	return isvc
+}
+
+func kedaHPA(name string) (*autoscalingv2.HorizontalPodAutoscaler, error) {
+	hpa := &autoscalingv2.HorizontalPodAutoscaler{}
+	err := cluster.Client.Get(ctx(), types.NamespacedName{Namespace: appNamespace, Name: render.KEDAHPAPrefix + name}, hpa)
+	return hpa, err
+}
+
+func emptyScaledObject() *unstructured.Unstructured {
+	so := &unstructured.Unstructured{}
+	so.SetGroupVersionKind(render.ScaledObjectGVK)
+	return so
+}
+
+func scaledObject(name string) *unstructured.Unstructured {
+	so := emptyScaledObject()
+	Expect(cluster.Client.Get(ctx(), types.NamespacedName{Namespace: appNamespace, Name: name}, so)).To(Succeed())
+	return so
+}
+
+func soCondition(so *unstructured.Unstructured, t string) map[string]any {
+	conditions, _, _ := unstructured.NestedSlice(so.Object, "status", "conditions")
+	for _, c := range conditions {
+		if m, ok := c.(map[string]any); ok && m["type"] == t {
+			return m
+		}
+	}
+	return nil
+}
+
+// statusMirrorsScaledObject checks the CR's copies of KEDA's four ScaledObject conditions.
+func statusMirrorsScaledObject(g Gomega, isvc *servingv1alpha1.InferenceService, so *unstructured.Unstructured) {
+	for kedaType, ours := range map[string]string{"Ready": servingv1alpha1.ConditionScaledObjectReady, "Active": servingv1alpha1.ConditionScaledObjectActive,
+		"Fallback": servingv1alpha1.ConditionScaledObjectFallback, "Paused": servingv1alpha1.ConditionScaledObjectPaused} {
+		c := soCondition(so, kedaType)
+		if c == nil {
+			continue
+		}
+		mine := meta.FindStatusCondition(isvc.Status.Conditions, ours)
+		g.Expect(mine).NotTo(BeNil(), "condition %s", ours)
+		g.Expect(string(mine.Status)).To(Equal(fmt.Sprint(c["status"])), "condition %s", ours)
+		if r, ok := c["reason"].(string); ok && r != "" {
+			g.Expect(mine.Reason).To(Equal(r), "condition %s", ours)
+		}
+	}
+}
+
+// statusFollowsKEDA checks the CR's status against the HPA KEDA made and the ScaledObject,
+// once KEDA's HPA is settled (desired = current = ready pods), and returns that HPA.
+func statusFollowsKEDA(g Gomega, name string) *autoscalingv2.HorizontalPodAutoscaler {
+	hpa, err := kedaHPA(name)
+	g.Expect(err).NotTo(HaveOccurred())
+	so := emptyScaledObject()
+	g.Expect(cluster.Client.Get(ctx(), types.NamespacedName{Namespace: appNamespace, Name: name}, so)).To(Succeed())
+	isvc := mustISVC(g, name)
+	st := isvc.Status
+	g.Expect(hpa.Status.DesiredReplicas).To(Equal(hpa.Status.CurrentReplicas), "KEDA's HPA desired vs current")
+	g.Expect(ptr.Deref(deployment(name).Spec.Replicas, -1)).To(Equal(hpa.Status.DesiredReplicas), "Deployment spec.replicas")
+	g.Expect(st.DesiredReplicas).To(Equal(hpa.Status.DesiredReplicas), "status.desiredReplicas")
+	g.Expect(st.Replicas).To(Equal(hpa.Status.CurrentReplicas), "status.replicas")
+	g.Expect(st.ReadyReplicas).To(Equal(hpa.Status.CurrentReplicas), "status.readyReplicas")
+	g.Expect(st.MinReplicas).To(Equal(*hpa.Spec.MinReplicas))
+	g.Expect(st.MaxReplicas).To(Equal(hpa.Spec.MaxReplicas))
+	g.Expect(hpa.Status.CurrentMetrics).NotTo(BeEmpty())
+	g.Expect(equality.Semantic.DeepEqual(st.CurrentMetrics, hpa.Status.CurrentMetrics)).To(BeTrue(),
+		"status.currentMetrics %+v, KEDA's HPA's %+v", st.CurrentMetrics, hpa.Status.CurrentMetrics)
+	spec := hpa.Spec.Metrics[0].External
+	g.Expect(spec).NotTo(BeNil(), "KEDA's HPA's first metric is External")
+	var current *autoscalingv2.MetricValueStatus
+	for _, m := range hpa.Status.CurrentMetrics {
+		if m.External != nil && m.External.Metric.Name == spec.Metric.Name {
+			current = &m.External.Current
+		}
+	}
+	g.Expect(current).NotTo(BeNil())
+	g.Expect(spec.Target.Type).To(Equal(autoscalingv2.AverageValueMetricType))
+	g.Expect(current.AverageValue).NotTo(BeNil())
+	g.Expect(st.Targets).To(Equal(fmt.Sprintf("queue_depth: %s/%s", current.AverageValue, spec.Target.AverageValue)), "status.targets")
+	statusMirrorsScaledObject(g, isvc, so)
+	g.Expect(framework.ConditionStatus(st.Conditions, servingv1alpha1.ConditionScaledObjectReady)).To(Equal(metav1.ConditionTrue))
+	g.Expect(framework.ConditionStatus(st.Conditions, "Ready")).To(Equal(metav1.ConditionTrue))
+	g.Expect(st.ObservedGeneration).To(Equal(isvc.Generation))
+	return hpa
+}
+
+// targetValue is the current value of a Targets column "name: current/target", or -1.
+func targetValue(targets string) float64 {
+	_, rest, ok := strings.Cut(targets, ": ")
+	cur, _, ok2 := strings.Cut(rest, "/")
+	if !ok || !ok2 {
+		return -1
+	}
+	q, err := resource.ParseQuantity(cur)
+	if err != nil {
+		return -1
+	}
+	return q.AsApproximateFloat64()
+}
+
+func printKEDAStatus(name, what string) {
+	out, _ := cluster.Kubectl("-n", appNamespace, "get", "infsvc/"+name, "hpa/"+render.KEDAHPAPrefix+name, "scaledobject/"+name, "-o", "wide")
+	report("queue depth: %s:\n%s", what, out)
+}
+
+// watchReady samples the CR's Ready condition every second until the returned stop
+// (which returns the number of samples): each sample not True, or True with another
+// lastTransitionTime than at the start, is recorded.
+func watchReady(name string) (*[]string, func() int) {
+	isvc, err := cluster.InferenceService(ctx(), appNamespace, name)
+	Expect(err).NotTo(HaveOccurred())
+	since := meta.FindStatusCondition(isvc.Status.Conditions, "Ready").LastTransitionTime
+	bad := []string{}
+	n := 0
+	var mu sync.Mutex
+	stop := everySecond(func() {
+		cur, err := cluster.InferenceService(ctx(), appNamespace, name)
+		if err != nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		n++
+		if c := meta.FindStatusCondition(cur.Status.Conditions, "Ready"); c == nil || c.Status != metav1.ConditionTrue || !c.LastTransitionTime.Equal(&since) {
+			bad = append(bad, fmt.Sprintf("%s %v", time.Now().Format("15:04:05"), c))
+		}
+	})
+	return &bad, func() int {
+		stop()
+		mu.Lock()
+		defer mu.Unlock()
+		return n
+	}
+}
+
+// everySecond runs f every second until the returned stop is called (idempotent; it
+// waits for a running f).
+func everySecond(f func()) func() {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-quit:
+				return
+			case <-time.After(time.Second):
+			}
+			f()
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(quit) })
+		<-done
+	}
+}
+
+// stackDir is hack/autoscaling-stack.sh's state folder.
+func stackDir() string {
+	d := os.Getenv("REAL_NODE_DIR")
+	if d == "" {
+		d = filepath.Join(projectDir, ".real-node")
+	}
+	if !filepath.IsAbs(d) {
+		d = filepath.Join(projectDir, d)
+	}
+	return filepath.Join(d, "autoscaling")
+}
+
+// stackPID reads the pid the stack recorded for one of its processes ("pid binary" in
+// pids/NAME.pid) and checks that the process is still that binary.
+func stackPID(name string) int {
+	b, err := os.ReadFile(filepath.Join(stackDir(), "pids", name+".pid"))
+	Expect(err).NotTo(HaveOccurred())
+	fields := strings.Fields(string(b))
+	Expect(fields).To(HaveLen(2), "pid file %q", b)
+	pid, err := strconv.Atoi(fields[0])
+	Expect(err).NotTo(HaveOccurred())
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	Expect(err).NotTo(HaveOccurred())
+	Expect(exe).To(Equal(fields[1]), "pid %d is no longer the stack's %s", pid, name)
+	return pid
+}
+
+// restartStack runs hack/autoscaling-stack.sh up, which starts what is missing again
+// (it cleans up the half-stopped stack first).
+func restartStack() error {
+	cmd := exec.Command(filepath.Join(projectDir, "hack", "autoscaling-stack.sh"), "up")
+	cmd.Dir = projectDir
+	out, err := cmd.CombinedOutput()
+	_, _ = fmt.Fprintf(GinkgoWriter, "hack/autoscaling-stack.sh up:\n%s\n", out)
+	if err != nil {
+		return fmt.Errorf("hack/autoscaling-stack.sh up: %w\n%s", err, out)
+	}
+	return nil
+}
+
+// procAlive tells whether pid runs (a zombie does not), as hack/autoscaling-stack.sh checks.
+func procAlive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	_, rest, ok := strings.Cut(string(b), ") ")
+	return ok && rest != "" && rest[0] != 'Z' && rest[0] != 'X'
+}
