@@ -4,12 +4,16 @@ package realnode
 
 import (
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -246,7 +250,7 @@ var _ = Describe("autoscaling on inference load with KEDA and Prometheus", Order
 				g.Expect(hpa.Status.DesiredReplicas).To(Equal(int32(3)), "under the same load the new engine wants the maximum too")
 			}).WithTimeout(time.Minute).Should(Succeed())
 			low := resetLowest()
-			out, _ := cluster.Kubectl("-n", appNamespace, "get", "infsvc/"+switchName, "hpa", "-o", "wide")
+			out, _ := cluster.Kubectl("-n", appNamespace, "get", "infsvc,hpa,scaledobject", "-o", "wide")
 			mu.Lock()
 			report("engine switch to %s under load: at %d replicas; old autoscaler gone and the new one in place %.1fs after the patch; lowest Deployment replicas sampled each second in the %.0fs after: %d; changes %v\n%s",
 				engine, at, handedOver.Seconds(), time.Since(switched).Seconds(), low, changes, out)
@@ -342,6 +346,106 @@ var _ = Describe("autoscaling on inference load with KEDA and Prometheus", Order
 			g.Expect(framework.ConditionStatus(mustISVC(g, switchName).Status.Conditions, servingv1alpha1.ConditionScaledObjectReady)).To(Equal(metav1.ConditionTrue))
 		}).WithTimeout(4 * time.Minute).WithPolling(time.Second).Should(Succeed())
 		report("Prometheus back: ScaledObjectReady True and scaled in to 1 %.1fs after hack/autoscaling-stack.sh up began", time.Since(upAt).Seconds())
+	})
+
+	// At zero pods the pods' own series (the queue) are gone: a signal that exists at zero
+	// must live outside them. Here it is the clients' own demand: the test's clients count
+	// the requests they want answered and have not had answered yet (refused ones being
+	// retried included), and serve that count on the node's address, where KEDA's
+	// metrics-api scaler reads it, as it would read a gateway's or an interceptor's queue.
+	It("scales to zero when idle and back from zero on the clients' pending-request count, a signal that exists at zero", func() {
+		const name = "keda-zero"
+		var pending atomic.Int64
+		ln, err := net.Listen("tcp", "10.250.0.1:0")
+		Expect(err).NotTo(HaveOccurred())
+		srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = fmt.Fprintf(w, `{"pending":%d}`, pending.Load())
+		})}
+		go func() { _ = srv.Serve(ln) }()
+		DeferCleanup(srv.Close)
+		demandURL := "http://" + ln.Addr().String() + "/demand"
+
+		isvc := kedaSample()
+		isvc.Name = name
+		as := isvc.Spec.Autoscaling
+		as.MinReplicas, as.MaxReplicas = ptr.To[int32](0), 2
+		as.KEDA.Triggers = []servingv1alpha1.KEDATrigger{{Type: "metrics-api", Name: "client-pending", Metadata: map[string]string{
+			"url": demandURL, "format": "json", "valueLocation": "pending", "targetValue": "5", "activationTargetValue": "0"}}}
+		Expect(cluster.Client.Create(ctx(), isvc)).To(Succeed())
+		DeferCleanup(deleteAndWait, name)
+		created := time.Now()
+
+		By("idle from the start: KEDA scales to zero (its cooldown counts from the last activity, and a new ScaledObject had none); the CR stays Ready, reason ScaledToZero")
+		Eventually(func(g Gomega) {
+			d := &appsv1.Deployment{}
+			g.Expect(cluster.Client.Get(ctx(), types.NamespacedName{Namespace: appNamespace, Name: name}, d)).To(Succeed())
+			g.Expect(ptr.Deref(d.Spec.Replicas, -1)).To(BeZero())
+			g.Expect(modelPods(name)).To(BeEmpty())
+			cur := mustISVC(g, name)
+			ready := meta.FindStatusCondition(cur.Status.Conditions, "Ready")
+			g.Expect(ready).NotTo(BeNil())
+			g.Expect(ready.Status).To(Equal(metav1.ConditionTrue))
+			g.Expect(ready.Reason).To(Equal(servingv1alpha1.ReasonScaledToZero))
+			g.Expect(cur.Status.DesiredReplicas).To(BeZero())
+		}).WithTimeout(4 * time.Minute).WithPolling(time.Second).Should(Succeed())
+		printKEDAStatus(name, fmt.Sprintf("at zero %.0fs after the apply", time.Since(created).Seconds()))
+
+		By("demand at zero: 4 clients, each retrying a refused request every 250 ms")
+		url := serviceURL(name)
+		httpClient := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+		type answer struct {
+			ok       time.Time
+			tries    int
+			firstErr string
+		}
+		answers := make([]answer, 4)
+		var wg sync.WaitGroup
+		demand := time.Now()
+		for i := range answers {
+			wg.Go(func() {
+				pending.Add(1)
+				defer pending.Add(-1)
+				a := &answers[i]
+				for time.Since(demand) < 3*time.Minute {
+					a.tries++
+					resp, err := httpClient.Post(url, "application/json", strings.NewReader(framework.IrisRequest))
+					if err == nil {
+						_, _ = io.Copy(io.Discard, resp.Body)
+						_ = resp.Body.Close()
+						if resp.StatusCode == http.StatusOK {
+							a.ok = time.Now()
+							return
+						}
+						err = fmt.Errorf("status %d", resp.StatusCode)
+					}
+					if a.firstErr == "" {
+						a.firstErr = err.Error()
+					}
+					time.Sleep(250 * time.Millisecond)
+				}
+			})
+		}
+		var firstReady time.Time
+		Eventually(func(g Gomega) {
+			pods := modelPods(name)
+			g.Expect(pods).NotTo(BeEmpty())
+			g.Expect(podReady(&pods[0])).To(BeTrue())
+			firstReady = time.Now()
+		}).WithTimeout(3 * time.Minute).WithPolling(250 * time.Millisecond).Should(Succeed())
+		wg.Wait()
+		var lastOK time.Time
+		for i, a := range answers {
+			report("from zero: client %d answered after %.1fs and %d tries; its first try saw: %s", i, a.ok.Sub(demand).Seconds(), a.tries, a.firstErr)
+			Expect(a.ok.IsZero()).To(BeFalse(), "client %d was never answered", i)
+			if a.ok.After(lastOK) {
+				lastOK = a.ok
+			}
+		}
+		printKEDAStatus(name, "back from zero")
+		report("from zero: first pod Ready %.1fs after the demand began (KEDA pollingInterval 5 s, model load 10 s), every client answered %.1fs after",
+			firstReady.Sub(demand).Seconds(), lastOK.Sub(demand).Seconds())
+		Eventually(cluster.ConditionIs(ctx(), appNamespace, name, servingv1alpha1.ConditionScaledObjectReady, metav1.ConditionTrue)).Should(Succeed())
 	})
 })
 
