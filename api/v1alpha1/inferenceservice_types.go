@@ -514,32 +514,32 @@ type InferenceServiceStatus struct {
 
 	// replicas is the number of pods the Deployment runs (any template version).
 	// +optional
-	Replicas int32 `json:"replicas,omitempty"`
+	Replicas int32 `json:"replicas"`
 
 	// readyReplicas is the number of pods that pass their readiness probe and get traffic.
 	// +optional
-	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+	ReadyReplicas int32 `json:"readyReplicas"`
 
 	// updatedReplicas is the number of pods that run the latest pod template.
 	// +optional
-	UpdatedReplicas int32 `json:"updatedReplicas,omitempty"`
+	UpdatedReplicas int32 `json:"updatedReplicas"`
 
 	// availableReplicas is the number of pods ready for at least minReadySeconds.
 	// +optional
-	AvailableReplicas int32 `json:"availableReplicas,omitempty"`
+	AvailableReplicas int32 `json:"availableReplicas"`
 
 	// desiredReplicas is the replica count the autoscaler last chose, or spec.replicas
 	// when autoscaling is off.
 	// +optional
-	DesiredReplicas int32 `json:"desiredReplicas,omitempty"`
+	DesiredReplicas int32 `json:"desiredReplicas"`
 
 	// minReplicas is the autoscaler's lower bound in effect (spec.replicas when autoscaling is off).
 	// +optional
-	MinReplicas int32 `json:"minReplicas,omitempty"`
+	MinReplicas int32 `json:"minReplicas"`
 
 	// maxReplicas is the autoscaler's upper bound in effect (spec.replicas when autoscaling is off).
 	// +optional
-	MaxReplicas int32 `json:"maxReplicas,omitempty"`
+	MaxReplicas int32 `json:"maxReplicas"`
 
 	// currentMetrics are the metric values the autoscaler last read.
 	// +optional

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
@@ -41,6 +42,20 @@ func TestStatusPatchReplacesTheWholeStatus(t *testing.T) {
 		}
 		if digestStatus(got.Status) != digestStatus(next) {
 			t.Errorf("patching %+v gave %+v, want %+v", stale, got.Status, next)
+		}
+	}
+}
+
+// A service at zero replicas shows 0 in kubectl's columns, not an empty cell: the counts
+// are written even when they are 0 (KEDA scaled to zero, or spec.replicas 0).
+func TestStatusPatchWritesZeroCounts(t *testing.T) {
+	patch, err := statusPatch(servingv1alpha1.InferenceServiceStatus{ObservedGeneration: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, field := range []string{"replicas", "readyReplicas", "updatedReplicas", "availableReplicas", "desiredReplicas", "minReplicas", "maxReplicas"} {
+		if !strings.Contains(string(patch), `"`+field+`":0`) {
+			t.Errorf("status.%s at zero is not written as 0 (kubectl shows an empty cell): %s", field, patch)
 		}
 	}
 }
