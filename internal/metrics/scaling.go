@@ -10,6 +10,7 @@ package metrics
 
 import (
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -173,10 +174,6 @@ func (r *Recorder) Collect(ch chan<- prometheus.Metric) {
 
 // metricName is the name part of "name: current/target" (status.scaling.limitingMetric).
 func metricName(summary string) string {
-	for i := range len(summary) - 1 {
-		if summary[i] == ':' && summary[i+1] == ' ' {
-			return summary[:i]
-		}
-	}
-	return summary
+	name, _, _ := strings.Cut(summary, ": ")
+	return name
 }
