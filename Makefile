@@ -80,7 +80,7 @@ test-faults: ## Run the fault-injection suite (issue 5) on a fresh local simulat
 	@hack/test-faults.sh
 
 .PHONY: test-all
-test-all: test image-check test-chart test-e2e test-faults test-real-node test-real-operator test-e2e-real bench-smoke ## The README's test command: unit and envtest, images, Helm chart, end to end, faults, the real node, the operator on it and the real-node end-to-end suite, benchmark smoke run.
+test-all: test image-check test-release-image test-chart test-e2e test-faults test-real-node test-real-operator test-e2e-real bench-smoke ## The README's test command: unit and envtest, images, Helm chart, end to end, faults, the real node, the operator on it and the real-node end-to-end suite, benchmark smoke run.
 
 .PHONY: demo
 demo: ## The main job on the real local node (root): the operator installed by Helm, a real model server scaling out and in under real load. DEV_CLUSTER=sim: on the simulated cluster.
@@ -282,6 +282,10 @@ image-model-server: image-tool ## Build the example model server's image (exampl
 		--tag $(MODEL_SERVER_IMG) --out $(MODEL_SERVER_TAR)
 
 .PHONY: image-check
+.PHONY: test-release-image
+test-release-image: image-tool ## The previous release's image (the upgrade spec's start) builds from hack/releases/ in a clone without its tag or history, byte for byte the same.
+	hack/test-release-image.sh
+
 image-check: image image-model-server ## Test the image tool, then check both images: user, entrypoint, labels, only the binary (no shell), size.
 	cd hack/tools/image && go test -count=1 ./...
 	$(IMAGE_TOOL) inspect $(IMAGE_TAR)

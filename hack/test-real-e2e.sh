@@ -11,8 +11,8 @@
 # figures, the timings and "N passed, M failed". Needs root.
 #
 # The upgrade spec starts from the previous release, RELEASE_TAG (default v0.1.0): its image
-# and chart are built from that git tag's sources by hack/release-image.sh (cached in
-# bin/releases/).
+# and chart are built from that release's sources (hack/releases/, checked against the tag
+# where the clone holds it) by hack/release-image.sh, cached in bin/releases/.
 #
 # REALNODE_FOCUS runs only the specs whose text matches it (ginkgo --focus); the specs
 # build on each other, so a focus is for debugging.
@@ -28,7 +28,7 @@ model_tar="bin/images/model-server-${VERSION}.tar"
 rollout_tag="inference-operator/model-server:${VERSION}-rollout"
 rollout_tar="bin/images/model-server-${VERSION}-rollout.tar"
 test_bin="${out_dir}/realnode.test"
-# The release the upgrade spec starts from (a git tag).
+# The release the upgrade spec starts from (its sources in hack/releases/).
 RELEASE_TAG="${RELEASE_TAG:-v0.1.0}"
 
 k() { "${rn}" kubectl "$@"; }
@@ -78,7 +78,7 @@ make -s image image-model-server >"${out_dir}/images.log" 2>&1 &&
 	fail "building the images (log ${out_dir}/images.log)"
 	exit 1
 }
-# The previous release, for the upgrade spec: its image and chart from its tag's sources.
+# The previous release, for the upgrade spec: its image and chart from its own sources.
 release_tar="$(hack/release-image.sh "${RELEASE_TAG}" 2>>"${out_dir}/images.log")" || {
 	tail -n 20 "${out_dir}/images.log"
 	fail "building the image of release ${RELEASE_TAG} (hack/release-image.sh, log ${out_dir}/images.log)"

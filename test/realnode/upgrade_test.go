@@ -22,7 +22,7 @@ import (
 )
 
 // The operator's upgrade, as users do it: the previous release (its chart and its image,
-// built from its git tag's sources by hack/release-image.sh) installed by helm, model
+// built from its own sources, hack/releases/, by hack/release-image.sh) installed by helm, model
 // services created by it, then `helm upgrade` to this build's chart and image. No model
 // pod may restart: the new builders render each unchanged service at the revision it was
 // rendered with. A spec change then rolls that service, and only it, at today's revision.
