@@ -53,6 +53,7 @@ func main() {
 		maxConcurrentReconciles int
 		clusterDomain           string
 		prometheusAddress       string
+		defaultPodMonitor       bool
 		leaseDuration           time.Duration
 		renewDeadline           time.Duration
 		retryPeriod             time.Duration
@@ -89,6 +90,9 @@ func main() {
 	flag.StringVar(&prometheusAddress, "prometheus-address", render.DefaultPrometheusAddress,
 		"The Prometheus that KEDA's prometheus triggers query for spec.autoscaling.signals "+
 			"(the ScaledObject's serverAddress), as KEDA's operator reaches it.")
+	flag.BoolVar(&defaultPodMonitor, "default-pod-monitor", false,
+		"Render a Prometheus Operator PodMonitor for every InferenceService that leaves spec.monitoring.podMonitor.enabled "+
+			"out, when the monitoring.coreos.com CRDs are installed. enabled: false still turns it off.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -141,7 +145,8 @@ func main() {
 		os.Exit(1)
 	}
 
-	renderConfig := render.Config{ClusterDomain: clusterDomain, PrometheusAddress: prometheusAddress}
+	renderConfig := render.Config{ClusterDomain: clusterDomain, PrometheusAddress: prometheusAddress,
+		DefaultPodMonitor: defaultPodMonitor}
 	reconciler := controller.NewInferenceServiceReconciler(mgr, renderConfig, maxConcurrentReconciles)
 	reconciler.Metrics = metrics.NewRecorder(nil)
 	ctrlmetrics.Registry.MustRegister(reconciler.Metrics)
@@ -161,7 +166,7 @@ func main() {
 
 	setupLog.Info("Starting the manager", "watchNamespaces", watchNamespaces, "qps", kubeAPIQPS,
 		"burst", kubeAPIBurst, "maxConcurrentReconciles", maxConcurrentReconciles, "clusterDomain", clusterDomain,
-		"prometheusAddress", prometheusAddress)
+		"prometheusAddress", prometheusAddress, "defaultPodMonitor", defaultPodMonitor)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		setupLog.Error(err, "Problem running the manager")
 		os.Exit(1)

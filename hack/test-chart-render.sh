@@ -72,6 +72,7 @@ refused "maxConcurrentReconciles: 0" "at '/maxConcurrentReconciles'" --set maxCo
 refused "metrics.port: 70000" "at '/metrics/port'" --set metrics.port=70000
 refused "clusterDomain: Cluster_Local" "at '/clusterDomain'" --set clusterDomain=Cluster_Local
 refused "prometheusAddress without a scheme" "at '/prometheusAddress'" --set prometheusAddress=prometheus:9090
+refused "defaultPodMonitor: \"yes\"" "at '/defaultPodMonitor': got string, want boolean" --set-string defaultPodMonitor=yes
 refused "a ServiceMonitor without metrics" "metrics.serviceMonitor.enabled needs metrics.enabled: true" \
 	--set metrics.enabled=false --set metrics.serviceMonitor.enabled=true
 
@@ -91,7 +92,8 @@ expect_no_line "apiVersion: monitoring.coreos.com" "no object of the Prometheus 
 expect_line "image: \"inference-operator:$(awk '$1 == "appVersion:" {gsub(/"/, "", $2); print $2}' "${chart}/Chart.yaml")\"" "the image tag is the appVersion"
 for arg in --leader-elect --metrics-bind-address=:8443 --metrics-secure=true --zap-log-level=info \
 	--kube-api-qps=50 --kube-api-burst=100 --max-concurrent-reconciles=4 --leader-election-lease-duration=15s \
-	--cluster-domain=cluster.local --prometheus-address=http://prometheus.monitoring.svc:9090; do
+	--cluster-domain=cluster.local --prometheus-address=http://prometheus.monitoring.svc:9090 \
+	--default-pod-monitor=false; do
 	expect_line "- ${arg}" "the manager runs with ${arg}"
 done
 expect_no_line "--watch-namespaces" "no --watch-namespaces"
@@ -116,6 +118,12 @@ expect_line "namespace: team-a" "one in team-a"
 expect_line "namespace: team-b" "one in team-b"
 expect_line "- --watch-namespaces=team-a,team-b" "the manager watches only them"
 
+step "defaultPodMonitor=true"
+out="$(render --set defaultPodMonitor=true)"
+expect_line "- --default-pod-monitor=true" "the manager gives InferenceServices a PodMonitor by default"
+expect_no_line "- --default-pod-monitor=false" "and only that flag"
+expect_no_line "apiVersion: monitoring.coreos.com" "the chart itself still renders no object of the Prometheus operator"
+
 step "metrics.serviceMonitor.enabled=true, then metrics.secure=false, then metrics.enabled=false"
 out="$(render --set metrics.serviceMonitor.enabled=true)"
 expect_count 1 ServiceMonitor inference-operator-metrics-monitor "a ServiceMonitor"
@@ -132,7 +140,7 @@ out="$(render -f "${chart}/ci/full-values.yaml")"
 for arg in --leader-election-namespace=chart-leases --watch-namespaces=chart-team-a,chart-team-b --zap-log-level=2 \
 	--kube-api-qps=25.5 --max-concurrent-reconciles=8 --health-probe-bind-address=:9440 --metrics-bind-address=:9443 \
 	--enable-http2=true --zap-encoder=console --zap-devel=false --cluster-domain=cluster.example \
-	--prometheus-address=http://prometheus-operated.monitoring.svc:9090; do
+	--prometheus-address=http://prometheus-operated.monitoring.svc:9090 --default-pod-monitor=true; do
 	expect_line "- ${arg}" "the manager runs with ${arg}"
 done
 expect_count 1 ServiceMonitor inference-operator-full-metrics-monitor "a ServiceMonitor"

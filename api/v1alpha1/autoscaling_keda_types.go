@@ -90,16 +90,18 @@ type MetricsSpec struct {
 // MonitoringSpec configures the Prometheus Operator objects the operator renders.
 type MonitoringSpec struct {
 	// podMonitor renders a monitoring.coreos.com/v1 PodMonitor that scrapes spec.metrics of
-	// this service's pods, when the Prometheus Operator's CRDs are installed. Default off.
+	// this service's pods, when the Prometheus Operator's CRDs are installed. Off unless
+	// enabled is true, or left out while the operator runs with --default-pod-monitor.
 	// +optional
 	PodMonitor *PodMonitorSpec `json:"podMonitor,omitempty"`
 }
 
 // PodMonitorSpec configures the PodMonitor of an InferenceService.
 type PodMonitorSpec struct {
-	// enabled turns the PodMonitor on.
+	// enabled turns the PodMonitor on (true) or off (false). Left out, the operator's
+	// --default-pod-monitor decides (chart value defaultPodMonitor; off unless set).
 	// +optional
-	Enabled bool `json:"enabled,omitempty"`
+	Enabled *bool `json:"enabled,omitempty"`
 
 	// interval is the scrape interval, for example "15s". Default: Prometheus' own.
 	// +optional

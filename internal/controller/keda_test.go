@@ -280,7 +280,7 @@ var _ = Describe("InferenceService with engine KEDA", func() {
 	It("renders a PodMonitor when asked, and deletes it when no longer asked", func() {
 		Expect(k8sClient.Create(ctx, newInferenceService(namespace, "llm", func(i *servingv1alpha1.InferenceService) {
 			i.Spec.Metrics = &servingv1alpha1.MetricsSpec{Port: ptr.To[int32](9090)}
-			i.Spec.Monitoring = &servingv1alpha1.MonitoringSpec{PodMonitor: &servingv1alpha1.PodMonitorSpec{Enabled: true}}
+			i.Spec.Monitoring = &servingv1alpha1.MonitoringSpec{PodMonitor: &servingv1alpha1.PodMonitorSpec{Enabled: ptr.To(true)}}
 		}))).To(Succeed())
 		pm := &unstructured.Unstructured{}
 		pm.SetGroupVersionKind(render.PodMonitorGVK)

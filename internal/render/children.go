@@ -25,6 +25,9 @@ type Config struct {
 	// PrometheusAddress is the address of the Prometheus that KEDA's prometheus triggers
 	// query (the ScaledObject's serverAddress). Empty means DefaultPrometheusAddress.
 	PrometheusAddress string
+	// DefaultPodMonitor renders a PodMonitor for every InferenceService that leaves
+	// spec.monitoring.podMonitor.enabled out (--default-pod-monitor).
+	DefaultPodMonitor bool
 }
 
 // Children is the desired set of children of one InferenceService. A nil member is a
@@ -36,7 +39,8 @@ type Children struct {
 	PodDisruptionBudget     *policyv1.PodDisruptionBudget
 	// ScaledObject is KEDA's (keda.sh/v1alpha1), with engine KEDA.
 	ScaledObject *unstructured.Unstructured
-	// PodMonitor is the Prometheus Operator's (monitoring.coreos.com/v1), when enabled.
+	// PodMonitor is the Prometheus Operator's (monitoring.coreos.com/v1), when enabled
+	// (by the spec, or by Config.DefaultPodMonitor).
 	PodMonitor *unstructured.Unstructured
 	// Err is set when a child cannot be built from the spec (a signal admission would
 	// have refused); the other children are still rendered.
@@ -52,7 +56,7 @@ func Desired(isvc *servingv1alpha1.InferenceService, cfg Config) Children {
 		HorizontalPodAutoscaler: HorizontalPodAutoscaler(isvc),
 		PodDisruptionBudget:     PodDisruptionBudget(isvc),
 		ScaledObject:            so,
-		PodMonitor:              PodMonitor(isvc),
+		PodMonitor:              PodMonitor(isvc, cfg),
 		Err:                     err,
 	}
 }

@@ -49,7 +49,7 @@ func FuzzBuilders(f *testing.F) {
 		render.Service(isvc)
 		render.PodDisruptionBudget(isvc)
 		hpa := render.HorizontalPodAutoscaler(isvc)
-		render.PodMonitor(isvc)
+		render.PodMonitor(isvc, render.Config{DefaultPodMonitor: true})
 		// A spec admission would refuse (a signal its server lacks) may fail to build; it
 		// must not panic.
 		so, soErr := render.ScaledObject(isvc, render.Config{})

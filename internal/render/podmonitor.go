@@ -64,18 +64,23 @@ func podAnnotations(isvc *servingv1alpha1.InferenceService) map[string]string {
 }
 
 // PodMonitor builds the Prometheus Operator PodMonitor that scrapes the metrics endpoint
-// of the pods of isvc, or returns nil unless spec.monitoring.podMonitor.enabled. It
-// selects the pods by the InferenceService label and scrapes by port number, so the
-// metrics port needs no name.
-func PodMonitor(isvc *servingv1alpha1.InferenceService) *unstructured.Unstructured {
-	mon := isvc.Spec.Monitoring
-	if mon == nil || mon.PodMonitor == nil || !mon.PodMonitor.Enabled {
+// of the pods of isvc, or returns nil unless podMonitorEnabled. It selects the pods by the
+// InferenceService label and scrapes by port number, so the metrics port needs no name.
+//
+// The PodMonitor is a child of its own: nothing of it reaches the pod template, so
+// turning it on (by the spec or by cfg.DefaultPodMonitor) rolls no pod.
+func PodMonitor(isvc *servingv1alpha1.InferenceService, cfg Config) *unstructured.Unstructured {
+	if !podMonitorEnabled(isvc, cfg) {
 		return nil
+	}
+	var pms servingv1alpha1.PodMonitorSpec
+	if mon := isvc.Spec.Monitoring; mon != nil && mon.PodMonitor != nil {
+		pms = *mon.PodMonitor
 	}
 	port, path, _ := MetricsEndpoint(isvc)
 	endpoint := map[string]any{"portNumber": int64(port), "path": path}
-	if mon.PodMonitor.Interval != "" {
-		endpoint["interval"] = mon.PodMonitor.Interval
+	if pms.Interval != "" {
+		endpoint["interval"] = pms.Interval
 	}
 	selector := map[string]any{}
 	for k, v := range SelectorLabels(isvc) {
@@ -83,7 +88,7 @@ func PodMonitor(isvc *servingv1alpha1.InferenceService) *unstructured.Unstructur
 	}
 	meta := objectMeta(isvc)
 	labels := meta.Labels
-	for k, v := range mon.PodMonitor.Labels {
+	for k, v := range pms.Labels {
 		if _, ours := labels[k]; !ours {
 			labels[k] = v
 		}
@@ -98,4 +103,14 @@ func PodMonitor(isvc *servingv1alpha1.InferenceService) *unstructured.Unstructur
 	obj.SetLabels(labels)
 	obj.SetOwnerReferences(meta.OwnerReferences)
 	return obj
+}
+
+// podMonitorEnabled tells whether isvc gets a PodMonitor: spec.monitoring.podMonitor.enabled
+// when it is set (an explicit false wins over the operator's default), cfg.DefaultPodMonitor
+// when it is left out.
+func podMonitorEnabled(isvc *servingv1alpha1.InferenceService, cfg Config) bool {
+	if mon := isvc.Spec.Monitoring; mon != nil && mon.PodMonitor != nil && mon.PodMonitor.Enabled != nil {
+		return *mon.PodMonitor.Enabled
+	}
+	return cfg.DefaultPodMonitor
 }

@@ -48,12 +48,21 @@ func TestReleasedRenderings(t *testing.T) {
 				}
 				g.Expect(render.RevisionFor(isvc)).To(Equal(rel.revision))
 
-				got, err := yaml.Marshal(render.Deployment(isvc).Spec.Template)
-				g.Expect(err).NotTo(HaveOccurred())
 				want, err := os.ReadFile(strings.TrimSuffix(input, ".input.yaml") + ".pod-template.yaml")
+				g.Expect(err).NotTo(HaveOccurred())
+				got, err := yaml.Marshal(render.Deployment(isvc).Spec.Template)
 				g.Expect(err).NotTo(HaveOccurred())
 				g.Expect(string(got)).To(Equal(string(want)),
 					"release %s rendered another pod template for %s: upgrading the operator would restart its pods", rel.dir, name)
+
+				// Settings of the operator that add children of their own leave the pod
+				// template alone: an upgrade that turns one on restarts no pod either.
+				for _, cfg := range []render.Config{{DefaultPodMonitor: true}} {
+					children := render.Desired(isvc, cfg)
+					got, err := yaml.Marshal(children.Deployment.Spec.Template)
+					g.Expect(err).NotTo(HaveOccurred())
+					g.Expect(string(got)).To(Equal(string(want)), "with %+v, release %s's pod template of %s changed", cfg, rel.dir, name)
+				}
 			})
 		}
 	}

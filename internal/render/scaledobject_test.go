@@ -196,7 +196,7 @@ func TestPodMonitorAndScrapeAnnotations(t *testing.T) {
 		g := NewWithT(t)
 		isvc := newInferenceService()
 		g.Expect(render.Deployment(isvc).Spec.Template.Annotations).NotTo(HaveKey(render.AnnotationPrometheusScrape))
-		g.Expect(render.PodMonitor(isvc)).To(BeNil())
+		g.Expect(render.PodMonitor(isvc, render.Config{})).To(BeNil())
 	})
 	t.Run("spec.metrics annotates the pods, defaults from spec.port", func(t *testing.T) {
 		g := NewWithT(t)
@@ -220,9 +220,9 @@ func TestPodMonitorAndScrapeAnnotations(t *testing.T) {
 		isvc := newInferenceService(func(i *servingv1alpha1.InferenceService) {
 			i.Spec.Metrics = &servingv1alpha1.MetricsSpec{Port: ptr.To[int32](9090), Path: "/stats"}
 			i.Spec.Monitoring = &servingv1alpha1.MonitoringSpec{PodMonitor: &servingv1alpha1.PodMonitorSpec{
-				Enabled: true, Interval: "15s", Labels: map[string]string{"release": "prom", render.LabelManagedBy: "someone"}}}
+				Enabled: ptr.To(true), Interval: "15s", Labels: map[string]string{"release": "prom", render.LabelManagedBy: "someone"}}}
 		})
-		pm := render.PodMonitor(isvc)
+		pm := render.PodMonitor(isvc, render.Config{})
 		g.Expect(pm.GroupVersionKind()).To(Equal(render.PodMonitorGVK))
 		g.Expect(pm.GetOwnerReferences()).To(ConsistOf(render.OwnerReference(isvc)))
 		g.Expect(pm.GetLabels()).To(HaveKeyWithValue("release", "prom"))
@@ -232,6 +232,54 @@ func TestPodMonitorAndScrapeAnnotations(t *testing.T) {
 			"podMetricsEndpoints": []any{map[string]any{"portNumber": int64(9090), "path": "/stats", "interval": "15s"}},
 		}))
 	})
+}
+
+// The operator's --default-pod-monitor is the default of spec.monitoring.podMonitor.enabled:
+// it renders a PodMonitor where enabled is left out, never where it is false.
+func TestDefaultPodMonitor(t *testing.T) {
+	podMonitor := func(pm *servingv1alpha1.PodMonitorSpec) func(*servingv1alpha1.InferenceService) {
+		return func(i *servingv1alpha1.InferenceService) {
+			i.Spec.Monitoring = &servingv1alpha1.MonitoringSpec{PodMonitor: pm}
+		}
+	}
+	defaultEndpoint := map[string]any{"portNumber": int64(8080), "path": "/metrics"}
+	tests := []struct {
+		name         string
+		flag         bool
+		opt          func(*servingv1alpha1.InferenceService)
+		wantEndpoint map[string]any // nil: no PodMonitor
+	}{
+		{"flag off, monitoring left out", false, func(*servingv1alpha1.InferenceService) {}, nil},
+		{"flag off, enabled left out", false, podMonitor(&servingv1alpha1.PodMonitorSpec{Interval: "15s"}), nil},
+		{"flag off, enabled: true", false, podMonitor(&servingv1alpha1.PodMonitorSpec{Enabled: ptr.To(true)}), defaultEndpoint},
+		{"flag on, monitoring left out", true, func(*servingv1alpha1.InferenceService) {}, defaultEndpoint},
+		{"flag on, podMonitor left out", true, podMonitor(nil), defaultEndpoint},
+		{"flag on, enabled left out: the rest of podMonitor applies", true,
+			podMonitor(&servingv1alpha1.PodMonitorSpec{Interval: "15s"}),
+			map[string]any{"portNumber": int64(8080), "path": "/metrics", "interval": "15s"}},
+		{"flag on, enabled: false wins", true, podMonitor(&servingv1alpha1.PodMonitorSpec{Enabled: ptr.To(false)}), nil},
+		{"flag on, spec.metrics' port and path", true, func(i *servingv1alpha1.InferenceService) {
+			i.Spec.Metrics = &servingv1alpha1.MetricsSpec{Port: ptr.To[int32](9090), Path: "/stats"}
+		}, map[string]any{"portNumber": int64(9090), "path": "/stats"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := NewWithT(t)
+			isvc := newInferenceService(tt.opt)
+			cfg := render.Config{DefaultPodMonitor: tt.flag}
+			pm := render.PodMonitor(isvc, cfg)
+			g.Expect(render.Desired(isvc, cfg).PodMonitor).To(Equal(pm), "the desired children hold the same PodMonitor")
+			if tt.wantEndpoint == nil {
+				g.Expect(pm).To(BeNil())
+				return
+			}
+			g.Expect(pm).NotTo(BeNil())
+			g.Expect(pm.GetOwnerReferences()).To(ConsistOf(render.OwnerReference(isvc)))
+			g.Expect(nested(pm, "spec", "podMetricsEndpoints")).To(Equal([]any{tt.wantEndpoint}))
+			// A child of its own: the pods are the same with and without it.
+			g.Expect(render.Desired(isvc, cfg).Deployment).To(Equal(render.Desired(isvc, render.Config{}).Deployment))
+		})
+	}
 }
 
 func nested(u *unstructured.Unstructured, path ...string) any {
