@@ -100,9 +100,13 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	s.metrics.workers.WithLabelValues(cfg.ModelName, cfg.ModelVersion).Set(float64(cfg.Workers))
 	// Create the model's series at zero, so that a rate() or a queue trigger has data
-	// from the first scrape on.
+	// from the first scrape on: a histogram that appeared with its first observations
+	// would hide them from rate(), and so from the Latency signal's histogram_quantile.
 	for _, v := range []*prometheus.GaugeVec{s.metrics.queued, s.metrics.running} {
 		v.WithLabelValues(cfg.ModelName, cfg.ModelVersion)
+	}
+	for _, h := range []*prometheus.HistogramVec{s.metrics.inferDuration, s.metrics.queueDuration} {
+		h.WithLabelValues(cfg.ModelName, cfg.ModelVersion)
 	}
 	s.metrics.inferSuccess.WithLabelValues(cfg.ModelName, cfg.ModelVersion)
 	s.metrics.inferFailure.WithLabelValues(cfg.ModelName, cfg.ModelVersion)

@@ -406,6 +406,21 @@ func TestQueueAndMetrics(t *testing.T) {
 	}
 }
 
+// TestModelSeriesExistBeforeTheFirstRequest: a fresh server serves its model's gauges,
+// counters and latency histograms at zero, so that a rate() over them (the Latency
+// signal's histogram_quantile) counts the first requests too: a series that appears with
+// its first observation has that observation in its first sample, which rate() cannot see.
+func TestModelSeriesExistBeforeTheFirstRequest(t *testing.T) {
+	ts := newTestServer(t, Config{}, true)
+	f := scrape(t, ts.url)
+	for _, name := range []string{"model_infer_requests_queued", "model_infer_requests_running", "model_infer_request_success_total",
+		"model_infer_request_failure_total", "model_infer_request_duration_seconds", "model_infer_request_queue_duration_seconds"} {
+		if got := value(f, name, irisLabels); got != 0 {
+			t.Errorf("%s%v before any request = %v, want 0", name, irisLabels, got)
+		}
+	}
+}
+
 func TestQueueBoundRefusesWith503(t *testing.T) {
 	ts := newTestServer(t, Config{Workers: 1, MaxQueue: 1, InferSleep: 400 * time.Millisecond}, true)
 	body := inferBody("FP32", [][]float64{{5.1, 3.5, 1.4, 0.2}})
