@@ -53,6 +53,7 @@ func main() {
 		maxConcurrentReconciles int
 		clusterDomain           string
 		prometheusAddress       string
+		watchPods               bool
 		defaultPodMonitor       bool
 		leaseDuration           time.Duration
 		renewDeadline           time.Duration
@@ -93,6 +94,10 @@ func main() {
 	flag.BoolVar(&defaultPodMonitor, "default-pod-monitor", false,
 		"Render a Prometheus Operator PodMonitor for every InferenceService that leaves spec.monitoring.podMonitor.enabled "+
 			"out, when the monitoring.coreos.com CRDs are installed. enabled: false still turns it off.")
+	flag.BoolVar(&watchPods, "watch-pods", true, "Watch the pods of managed InferenceServices (label-selected and "+
+		"trimmed in the cache) to report PodsSchedulable and to let spec.rollout.policy Auto see a surge pod that waits "+
+		"for a GPU. false: no pod informer and no pod reads (the ClusterRole's pod rule may then go); "+
+		"PodsSchedulable is not reported and Auto rolls out as Surge.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -149,6 +154,7 @@ func main() {
 		DefaultPodMonitor: defaultPodMonitor}
 	reconciler := controller.NewInferenceServiceReconciler(mgr, renderConfig, maxConcurrentReconciles)
 	reconciler.Metrics = metrics.NewRecorder(nil)
+	reconciler.NoPodWatch = !watchPods
 	ctrlmetrics.Registry.MustRegister(reconciler.Metrics)
 	if err := reconciler.SetupWithManager(mgr); err != nil {
 		setupLog.Error(err, "Unable to create the controller", "controller", "InferenceService")
@@ -166,7 +172,7 @@ func main() {
 
 	setupLog.Info("Starting the manager", "watchNamespaces", watchNamespaces, "qps", kubeAPIQPS,
 		"burst", kubeAPIBurst, "maxConcurrentReconciles", maxConcurrentReconciles, "clusterDomain", clusterDomain,
-		"prometheusAddress", prometheusAddress, "defaultPodMonitor", defaultPodMonitor)
+		"prometheusAddress", prometheusAddress, "defaultPodMonitor", defaultPodMonitor, "watchPods", watchPods)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		setupLog.Error(err, "Problem running the manager")
 		os.Exit(1)

@@ -56,6 +56,10 @@ type InferenceServiceReconciler struct {
 	// Metrics receives each computed status for the per-InferenceService Prometheus
 	// figures; nil records nothing.
 	Metrics *metrics.Recorder
+	// NoPodWatch turns the pod watch off (the manager's --watch-pods=false): no pod
+	// informer, no pod read. PodsSchedulable is then not reported, and the rollout
+	// policy Auto, which cannot see a surge pod starved of a GPU, rolls out as Surge.
+	NoPodWatch bool
 
 	// written remembers the last status this reconciler wrote for each InferenceService.
 	written statusMemo
@@ -251,14 +255,17 @@ func (r *InferenceServiceReconciler) recordDeleted(isvc *servingv1alpha1.Inferen
 // InferenceService by label. KEDA's ScaledObject and the PodMonitor are watched once their
 // CRDs are served (keda.go): the check runs here and again when a spec asks for them.
 func (r *InferenceServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	c, err := ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&servingv1alpha1.InferenceService{}, builder.WithPredicates(predicate.Or[client.Object](
 			predicate.GenerationChangedPredicate{}, upgradeDefaultsChanged))).
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
-		Owns(&policyv1.PodDisruptionBudget{}).
-		Watches(podWatch()).
+		Owns(&policyv1.PodDisruptionBudget{})
+	if !r.NoPodWatch {
+		b = b.Watches(podWatch())
+	}
+	c, err := b.
 		Watches(&autoscalingv2.HorizontalPodAutoscaler{}, enqueueByInferenceServiceLabel()).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Named("inferenceservice").

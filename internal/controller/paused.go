@@ -14,7 +14,7 @@ import (
 // with the strategy the rollout policy chose from what runs (see planRollout), or, while
 // spec.paused is true, only reads them, so that the status keeps following what runs.
 func (r *InferenceServiceReconciler) syncChildren(ctx context.Context, isvc *servingv1alpha1.InferenceService) (observed, error) {
-	pods, err := r.listPods(ctx, isvc)
+	pods, err := r.podsOf(ctx, isvc)
 	if err != nil {
 		return observed{}, err
 	}
@@ -33,7 +33,7 @@ func (r *InferenceServiceReconciler) syncChildren(ctx context.Context, isvc *ser
 		}
 		obs, err = r.reconcileChildren(ctx, isvc, desired)
 	}
-	obs.pods, obs.rollout = pods, plan
+	obs.pods, obs.podsUnwatched, obs.rollout = pods, r.NoPodWatch, plan
 	return obs, err
 }
 

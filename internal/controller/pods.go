@@ -116,6 +116,15 @@ func podWatch() (client.Object, handler.EventHandler, builder.WatchesOption) {
 	return &corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToInferenceService), builder.WithPredicates(schedulingChanged)
 }
 
+// podsOf returns the pods of isvc (see listPods), or none without reading anything when
+// the pod watch is off (NoPodWatch): the cache then has no pod informer to read from.
+func (r *InferenceServiceReconciler) podsOf(ctx context.Context, isvc *servingv1alpha1.InferenceService) ([]corev1.Pod, error) {
+	if r.NoPodWatch {
+		return nil, nil
+	}
+	return r.listPods(ctx, isvc)
+}
+
 // listPods returns the pods of isvc as the cache holds them (trimmed), oldest first.
 func (r *InferenceServiceReconciler) listPods(ctx context.Context, isvc *servingv1alpha1.InferenceService) ([]corev1.Pod, error) {
 	list := &corev1.PodList{}

@@ -1,6 +1,8 @@
 package controller
 
 import (
+	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -13,6 +15,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
@@ -168,4 +172,35 @@ func rollingOut(replicas, total int32) *appsv1.Deployment {
 		d.Status.ReadyReplicas, d.Status.AvailableReplicas = total-1, total-1
 		d.Status.Conditions[1].Reason = "ReplicaSetUpdated"
 	})
+}
+
+// With --watch-pods=false the manager has no pod informer: a pod read would fail (the
+// cache refuses reads of kinds it has no informer for), so none may happen, and a
+// PodsSchedulable written while pods were watched must go rather than go stale.
+func TestWithoutThePodWatchNoPodIsReadAndPodsSchedulableGoes(t *testing.T) {
+	g := NewWithT(t)
+	isvc := newInferenceService("ns", "llm")
+	isvc.Generation = 1
+	reads := 0
+	c := fake.NewClientBuilder().WithInterceptorFuncs(interceptor.Funcs{
+		List: func(ctx context.Context, c client.WithWatch, list client.ObjectList, opts ...client.ListOption) error {
+			reads++
+			return errors.New("no informer for pods")
+		},
+	}).Build()
+	r := &InferenceServiceReconciler{Client: c, NoPodWatch: true}
+	pods, err := r.podsOf(context.Background(), isvc)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(pods).To(BeEmpty())
+	g.Expect(reads).To(BeZero())
+	r.NoPodWatch = false
+	_, err = r.podsOf(context.Background(), isvc)
+	g.Expect(err).To(MatchError(ContainSubstring("no informer for pods")), "with the watch on, the pods are read")
+
+	starved := podOf("ns", "llm", "new", withScheduled(corev1.ConditionFalse, corev1.PodReasonUnschedulable, gpuStarved))
+	isvc.Status = computeStatus(isvc, observed{deployment: rollingOut(1, 2), pods: []corev1.Pod{*starved}}, render.Config{})
+	g.Expect(meta.FindStatusCondition(isvc.Status.Conditions, servingv1alpha1.ConditionPodsSchedulable)).To(HaveField("Status", metav1.ConditionFalse))
+	status := computeStatus(isvc, observed{deployment: rollingOut(1, 2), podsUnwatched: true}, render.Config{})
+	g.Expect(meta.FindStatusCondition(status.Conditions, servingv1alpha1.ConditionPodsSchedulable)).To(BeNil())
+	g.Expect(meta.FindStatusCondition(status.Conditions, servingv1alpha1.ConditionReady).Message).NotTo(ContainSubstring("cannot be scheduled"))
 }

@@ -30,6 +30,9 @@ type observed struct {
 	hpa        *autoscalingv2.HorizontalPodAutoscaler
 	// pods are the service's pods as the cache holds them (see trimPod), oldest first.
 	pods []corev1.Pod
+	// podsUnwatched is set when the manager runs without the pod watch (--watch-pods=false):
+	// pods is empty because nobody read them, not because there are none.
+	podsUnwatched bool
 	// rollout is what the rollout policy decided (see planRollout).
 	rollout rolloutPlan
 	// scaledObject is KEDA's ScaledObject, and kedaHPA the HPA KEDA made from it.
@@ -185,7 +188,12 @@ func computeStatus(isvc *servingv1alpha1.InferenceService, obs observed, cfg ren
 	setScaledObjectConditions(&status, isvc, obs.scaledObject)
 	setReadyCondition(&status, isvc, obs)
 	setPausedCondition(&status, isvc, obs)
-	setPodsSchedulableCondition(&status, isvc, obs.pods)
+	if obs.podsUnwatched {
+		// Nobody reads the pods: a PodsSchedulable written before would go stale.
+		meta.RemoveStatusCondition(&status.Conditions, servingv1alpha1.ConditionPodsSchedulable)
+	} else {
+		setPodsSchedulableCondition(&status, isvc, obs.pods)
+	}
 	setStalledCondition(&status, isvc, obs.blocked)
 	setReconcilingCondition(&status, isvc)
 	return status
