@@ -110,19 +110,14 @@ kubectl_bin="$("${root}/hack/build-control-plane.sh" --print-path)/kubectl"
 # The processes up starts, in the order down stops them.
 PROCS=(keda-adapter keda-operator prometheus)
 
-step() { echo "==> $*"; }
-info() { echo "    $*"; }
-warn() { echo "WARNING: $*" >&2; }
-die() {
-	echo "ERROR: $*" >&2
-	exit 1
-}
+# The environment of every process of the stack: nothing of the calling shell's.
+proc_env=(PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/nonexistent)
 
-alive() {
-	local st
-	st="$(cut -d' ' -f3 2>/dev/null <"/proc/$1/stat")" || return 1
-	[[ -n "${st}" && "${st}" != Z && "${st}" != X ]]
-}
+# step, info, warn, die, alive, holder_pid, start_proc, proc_pid, stop_proc and wait_for
+# (shared with hack/real-node.sh) read node_state, ns_file, pids and logs; wait_established
+# reads k (below).
+# shellcheck source=hack/lib.sh
+source "${root}/hack/lib.sh"
 
 # --- Tools --------------------------------------------------------------------------------
 
@@ -221,18 +216,7 @@ tools_present() {
 
 # --- The node's namespace -------------------------------------------------------------------
 
-# holder_pid prints the pid of the real node's namespace holder when it is alive and is the
-# one hack/real-node.sh recorded (same checks as that script).
-holder_pid() {
-	local pid
-	[[ -f "${ns_file}" ]] || return 1
-	pid="$(sed -n 's/^HOLDER_PID=//p' "${ns_file}")"
-	[[ -n "${pid}" && -r "/proc/${pid}/cmdline" ]] || return 1
-	[[ "$(tr '\0' ' ' <"/proc/${pid}/cmdline")" == "real-node-holder ${node_state} "* ]] || return 1
-	[[ "$(readlink "/proc/${pid}/ns/net")" == "$(sed -n 's/^NET_NS=//p' "${ns_file}")" ]] || return 1
-	echo "${pid}"
-}
-
+# holder_pid: hack/lib.sh.
 in_ns() {
 	local pid
 	pid="$(holder_pid)" || die "the real node is not running (hack/real-node.sh up)"
@@ -240,76 +224,10 @@ in_ns() {
 }
 
 k() { in_ns "${kubectl_bin}" --kubeconfig "${node_kubeconfig}" "$@"; }
-# shellcheck source=hack/lib.sh
-source "${root}/hack/lib.sh"
 
 # --- Processes ------------------------------------------------------------------------------
 
-# start_proc NAME BINARY [ENV=VALUE...] -- ARGS...: starts BINARY in the node's namespaces
-# in a session of its own, pid in pids/NAME.pid, log in logs/NAME.log.
-start_proc() {
-	local name="$1" bin="$2" holder pid envs=()
-	shift 2
-	while [[ $# -gt 0 && "$1" != -- ]]; do
-		envs+=("$1")
-		shift
-	done
-	shift
-	holder="$(holder_pid)" || die "the real node is not running"
-	# nsenter execs env, which execs the binary: the pid is the binary's own.
-	setsid nsenter -t "${holder}" -n -m -- env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/nonexistent "${envs[@]}" "${bin}" "$@" \
-		>"${logs}/${name}.log" 2>&1 </dev/null &
-	pid=$!
-	echo "${pid} ${bin}" >"${pids}/${name}.pid"
-	for _ in $(seq 50); do
-		[[ "$(readlink "/proc/${pid}/exe" 2>/dev/null)" == "${bin}" ]] && return 0
-		[[ -d "/proc/${pid}" ]] || break
-		sleep 0.1
-	done
-	tail -n 20 "${logs}/${name}.log" >&2 || true
-	die "${name} did not start (log: ${logs}/${name}.log)"
-}
-
-# proc_pid NAME prints the pid of a process up started when it is alive and still that
-# binary in the namespace recorded at up (a reused pid is never touched).
-proc_pid() {
-	local f="${pids}/$1.pid" pid bin net
-	[[ -f "${f}" ]] || return 1
-	read -r pid bin <"${f}" || return 1
-	[[ -n "${pid}" && -n "${bin}" ]] && alive "${pid}" || return 1
-	[[ "$(readlink "/proc/${pid}/exe" 2>/dev/null)" == "${bin}" ]] || return 1
-	net="$(sed -n 's/^NET_NS=//p' "${stack_env}" 2>/dev/null)"
-	[[ -n "${net}" && "$(readlink "/proc/${pid}/ns/net" 2>/dev/null)" == "${net}" ]] || return 1
-	echo "${pid}"
-}
-
-stop_proc() {
-	local name="$1" pid
-	if pid="$(proc_pid "${name}")"; then
-		kill -TERM "${pid}" 2>/dev/null || true
-		for _ in $(seq 100); do
-			alive "${pid}" || break
-			sleep 0.1
-		done
-		if alive "${pid}"; then
-			warn "${name} (pid ${pid}) did not stop in 10 s: killing it"
-			kill -KILL "${pid}" 2>/dev/null || true
-			sleep 0.2
-		fi
-		info "stopped ${name} (pid ${pid})"
-	fi
-	rm -f "${pids}/${name}.pid"
-}
-
-wait_for() {
-	local what="$1" secs="$2" deadline=$((SECONDS + $2))
-	shift 2
-	while ((SECONDS < deadline)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.5
-	done
-	die "${what} not ready after ${secs}s (logs: ${logs}/)"
-}
+# start_proc, proc_pid, stop_proc and wait_for: hack/lib.sh.
 
 # --- Configuration ---------------------------------------------------------------------------
 
@@ -382,9 +300,10 @@ all_running() {
 
 cmd_up() {
 	[[ "$(id -u)" == 0 ]] || die "the real node's stack needs root (nsenter into the node's namespaces)"
-	local start=${SECONDS} t holder
-	holder="$(holder_pid)" && k get --raw /readyz >/dev/null 2>&1 ||
+	local start=${SECONDS} t
+	if ! holder_pid >/dev/null || ! k get --raw /readyz >/dev/null 2>&1; then
 		die "the real node is not running: start it first (hack/real-node.sh up, or make dev-cluster)"
+	fi
 	if all_running && prometheus_ready >/dev/null 2>&1 && keda_operator_ready >/dev/null 2>&1 && external_metrics_available; then
 		step "The autoscaling stack is already running"
 		print_usage
@@ -403,7 +322,6 @@ cmd_up() {
 		echo "PROMETHEUS_VERSION=${PROMETHEUS_VERSION}"
 		echo "KEDA_VERSION=${KEDA_VERSION}"
 		echo "EXTERNAL_METRICS_ADAPTER=${NODE_IP}:${KEDA_ADAPTER_PORT}"
-		echo "NET_NS=$(readlink "/proc/${holder}/ns/net")"
 	} >"${stack_env}"
 
 	step "Prometheus ${PROMETHEUS_VERSION} (${PROMETHEUS_URL}, pods annotated prometheus.io/scrape, every ${SCRAPE_INTERVAL})"
@@ -412,7 +330,7 @@ cmd_up() {
 	k -n monitoring create token prometheus --duration=720h >"${state}/prometheus/token"
 	chmod 600 "${state}/prometheus/token"
 	render prometheus.yml "${state}/prometheus/prometheus.yml"
-	start_proc prometheus "${prometheus_bin}" -- \
+	start_proc prometheus "${prometheus_bin}" "${proc_env[@]}" -- \
 		--config.file="${state}/prometheus/prometheus.yml" \
 		--storage.tsdb.path="${state}/prometheus/data" --storage.tsdb.retention.time=12h \
 		--web.listen-address="${NODE_IP}:${PROMETHEUS_PORT}" \
@@ -439,7 +357,7 @@ cmd_up() {
 	local keda_env=(WATCH_NAMESPACE= POD_NAMESPACE=keda KEDA_CLUSTER_OBJECT_NAMESPACE=keda
 		"KUBECONFIG=${state}/keda/kubeconfig")
 	step "KEDA operator (gRPC metrics service ${KEDA_GRPC_ADDR}, mutual TLS)"
-	start_proc keda-operator "${keda_bin}" "${keda_env[@]}" -- \
+	start_proc keda-operator "${keda_bin}" "${proc_env[@]}" "${keda_env[@]}" -- \
 		--kubeconfig="${state}/keda/kubeconfig" \
 		--leader-elect=false \
 		--enable-cert-rotation=false --enable-webhook-patching=false --enable-apiservice-patching=false \
@@ -452,7 +370,7 @@ cmd_up() {
 	wait_for "KEDA operator (http://${KEDA_OPERATOR_HEALTH_ADDR}/readyz)" 90 keda_operator_ready
 
 	step "KEDA metrics adapter (${NODE_IP}:${KEDA_ADAPTER_PORT}, APIService v1beta1.external.metrics.k8s.io)"
-	start_proc keda-adapter "${keda_adapter_bin}" "${keda_env[@]}" -- \
+	start_proc keda-adapter "${keda_adapter_bin}" "${proc_env[@]}" "${keda_env[@]}" -- \
 		--kubeconfig="${state}/keda/kubeconfig" \
 		--lister-kubeconfig="${state}/keda/kubeconfig" \
 		--authentication-kubeconfig="${state}/keda/kubeconfig" \

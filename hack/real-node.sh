@@ -100,21 +100,11 @@ baseline="${state_dir}/host-baseline.env"
 ns_file="${state_dir}/namespace.env"
 ctr_sock="${state_dir}/containerd/containerd.sock"
 
-step() { echo "==> $*"; }
-info() { echo "    $*"; }
-warn() { echo "WARNING: $*" >&2; }
-die() {
-	echo "ERROR: $*" >&2
-	exit 1
-}
-
-# alive PID: the process exists and is not a zombie (a process whose parent is gone is
-# reaped by init, which may take a moment; for stopping it has exited).
-alive() {
-	local st
-	st="$(cut -d' ' -f3 2>/dev/null <"/proc/$1/stat")" || return 1
-	[[ -n "${st}" && "${st}" != Z && "${st}" != X ]]
-}
+# step, info, warn, die, alive, holder_pid, start_proc, proc_pid, stop_proc and wait_for
+# (shared with hack/autoscaling-stack.sh) read node_state, ns_file, pids and logs.
+node_state="${state_dir}"
+# shellcheck source=hack/lib.sh
+source "${root}/hack/lib.sh"
 
 need_root() { [[ "$(id -u)" == 0 ]] || die "the real node needs root (namespaces, cgroups, iptables)"; }
 
@@ -221,18 +211,7 @@ tools_present() {
 }
 
 # --- The namespace --------------------------------------------------------------------------
-
-# holder_pid prints the holder's pid when it is alive and really is ours (its command line
-# carries the marker with this state folder, and its namespaces are the recorded ones).
-holder_pid() {
-	local pid
-	[[ -f "${ns_file}" ]] || return 1
-	pid="$(sed -n 's/^HOLDER_PID=//p' "${ns_file}")"
-	[[ -n "${pid}" && -r "/proc/${pid}/cmdline" ]] || return 1
-	[[ "$(tr '\0' ' ' <"/proc/${pid}/cmdline")" == "real-node-holder ${state_dir} "* ]] || return 1
-	[[ "$(readlink "/proc/${pid}/ns/net")" == "$(sed -n 's/^NET_NS=//p' "${ns_file}")" ]] || return 1
-	echo "${pid}"
-}
+# holder_pid: hack/lib.sh.
 
 # in_ns CMD... runs a command in the cluster's network and mount namespaces, in the
 # current folder, with the cluster's kubeconfig.
@@ -341,66 +320,10 @@ cmd_guard() {
 }
 
 # --- Processes ------------------------------------------------------------------------------
-
-# start_proc NAME BINARY ARGS... starts a component in the namespace, in a session of
-# its own (it outlives this shell), with its pid in pids/NAME.pid and log in logs/NAME.log.
-start_proc() {
-	local name="$1" pid holder
-	shift
-	holder="$(holder_pid)"
-	setsid nsenter -t "${holder}" -n -m -- "$@" >"${logs}/${name}.log" 2>&1 </dev/null &
-	pid=$!
-	echo "${pid}" >"${pids}/${name}.pid"
-	# nsenter execs the binary in the same process.
-	for _ in $(seq 50); do
-		[[ "$(readlink "/proc/${pid}/exe" 2>/dev/null)" == "$1" ]] && return 0
-		[[ -d "/proc/${pid}" ]] || break
-		sleep 0.1
-	done
-	tail -n 20 "${logs}/${name}.log" >&2 || true
-	die "${name} did not start (log: ${logs}/${name}.log)"
-}
-
-# proc_pid NAME prints the pid of a component when it is alive and in our namespace.
-proc_pid() {
-	local f="${pids}/$1.pid" pid
-	[[ -f "${f}" ]] || return 1
-	pid="$(cat "${f}")"
-	[[ -n "${pid}" ]] && alive "${pid}" || return 1
-	[[ "$(readlink "/proc/${pid}/ns/net" 2>/dev/null)" == "$(sed -n 's/^NET_NS=//p' "${ns_file}" 2>/dev/null)" ]] || return 1
-	echo "${pid}"
-}
-
-stop_proc() {
-	local name="$1" pid
-	if pid="$(proc_pid "${name}")"; then
-		kill -TERM "${pid}" 2>/dev/null || true
-		for _ in $(seq 100); do
-			alive "${pid}" || break
-			sleep 0.1
-		done
-		if alive "${pid}"; then
-			warn "${name} (pid ${pid}) did not stop in 10 s: killing it"
-			kill -KILL "${pid}" 2>/dev/null || true
-		fi
-		info "stopped ${name} (pid ${pid})"
-	fi
-	rm -f "${pids}/${name}.pid"
-}
-
-# wait_for WHAT SECONDS CMD... retries CMD every 0.5 s until SECONDS have passed.
-wait_for() {
-	local what="$1" secs="$2" deadline=$((SECONDS + $2))
-	shift 2
-	while ((SECONDS < deadline)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.5
-	done
-	die "${what} not ready after ${secs}s (logs: ${logs}/)"
-}
+# start_proc, proc_pid, stop_proc and wait_for: hack/lib.sh.
 
 start_kubelet() {
-	start_proc kubelet "${k8s_dir}/kubelet" \
+	start_proc kubelet "${k8s_dir}/kubelet" -- \
 		--config="${state_dir}/config/kubelet.yaml" \
 		--kubeconfig="${kcdir}/kubelet.kubeconfig" \
 		--root-dir="${state_dir}/kubelet" --cert-dir="${state_dir}/kubelet/pki" \
@@ -610,14 +533,14 @@ cmd_up() {
 	make_pki
 
 	step "etcd"
-	start_proc etcd "${k8s_dir}/etcd" --name real-node --data-dir "${state_dir}/etcd" \
+	start_proc etcd "${k8s_dir}/etcd" -- --name real-node --data-dir "${state_dir}/etcd" \
 		--listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
 		--listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
 		--initial-cluster real-node=http://127.0.0.1:2380 --log-level warn
 	wait_for etcd 30 in_ns curl -sf http://127.0.0.1:2379/health
 
 	step "kube-apiserver (${NODE_IP}:${APISERVER_PORT}, Service range ${SERVICE_CIDR})"
-	start_proc kube-apiserver "${k8s_dir}/kube-apiserver" \
+	start_proc kube-apiserver "${k8s_dir}/kube-apiserver" -- \
 		--advertise-address="${NODE_IP}" --bind-address=0.0.0.0 --secure-port="${APISERVER_PORT}" \
 		--etcd-servers=http://127.0.0.1:2379 \
 		--service-cluster-ip-range="${SERVICE_CIDR}" \
@@ -637,7 +560,7 @@ cmd_up() {
 	wait_for kube-apiserver 90 apiserver_ready
 
 	step "kube-controller-manager, kube-scheduler"
-	start_proc kube-controller-manager "${k8s_dir}/kube-controller-manager" \
+	start_proc kube-controller-manager "${k8s_dir}/kube-controller-manager" -- \
 		--kubeconfig="${kcdir}/kube-controller-manager.kubeconfig" \
 		--authentication-kubeconfig="${kcdir}/kube-controller-manager.kubeconfig" \
 		--authorization-kubeconfig="${kcdir}/kube-controller-manager.kubeconfig" \
@@ -647,7 +570,7 @@ cmd_up() {
 		--use-service-account-credentials=true \
 		--flex-volume-plugin-dir="${state_dir}/kcm-flexvolume" \
 		--cluster-signing-cert-file="${pki}/ca.crt" --cluster-signing-key-file="${pki}/ca.key"
-	start_proc kube-scheduler "${k8s_dir}/kube-scheduler" \
+	start_proc kube-scheduler "${k8s_dir}/kube-scheduler" -- \
 		--kubeconfig="${kcdir}/kube-scheduler.kubeconfig" \
 		--authentication-kubeconfig="${kcdir}/kube-scheduler.kubeconfig" \
 		--authorization-kubeconfig="${kcdir}/kube-scheduler.kubeconfig" \
@@ -657,7 +580,7 @@ cmd_up() {
 	render containerd.toml "${state_dir}/config/containerd.toml"
 	render cni-bridge.conflist "${state_dir}/cni/net.d/10-real-node.conflist"
 	# containerd finds containerd-shim-runc-v2 on PATH (set above); runc is named in the config.
-	start_proc containerd "${containerd_dir}/containerd" --config "${state_dir}/config/containerd.toml"
+	start_proc containerd "${containerd_dir}/containerd" -- --config "${state_dir}/config/containerd.toml"
 	wait_for containerd 30 ctr version
 	ctr images import --platform "${goos}/${goarch}" "${images_dir}/pause.tar" >"${logs}/import-pause.log" 2>&1 ||
 		die "importing the pause image failed: ${logs}/import-pause.log"
@@ -670,7 +593,7 @@ cmd_up() {
 
 	step "kube-proxy (iptables mode)"
 	render kube-proxy.yaml "${state_dir}/config/kube-proxy.yaml"
-	start_proc kube-proxy "${k8s_dir}/kube-proxy" --config="${state_dir}/config/kube-proxy.yaml"
+	start_proc kube-proxy "${k8s_dir}/kube-proxy" -- --config="${state_dir}/config/kube-proxy.yaml"
 
 	t=${SECONDS}
 	wait_for "node ${NODE_NAME} Ready" 120 node_ready
@@ -682,7 +605,7 @@ cmd_up() {
 	# RBAC first: metrics-server reads the request-header CA from kube-system at start.
 	render metrics-server.yaml "${state_dir}/config/metrics-server.yaml"
 	k apply -f "${state_dir}/config/metrics-server.yaml" >"${logs}/apply-metrics-server.log"
-	start_proc metrics-server "${metrics_server_dir}/metrics-server" \
+	start_proc metrics-server "${metrics_server_dir}/metrics-server" -- \
 		--bind-address="${NODE_IP}" --secure-port="${METRICS_PORT}" \
 		--tls-cert-file="${pki}/metrics-server-serving.crt" --tls-private-key-file="${pki}/metrics-server-serving.key" \
 		--cert-dir="${pki}/metrics-server-generated" \

@@ -59,3 +59,14 @@ func TestCgroupCPUMillis(t *testing.T) {
 		t.Errorf("no quota = %d, want -1", got)
 	}
 }
+
+func TestParsePIDFile(t *testing.T) {
+	if pid, err := parsePIDFile("4242 /work/bin/k8s/kubelet\n"); err != nil || pid != 4242 {
+		t.Fatalf("parsePIDFile(PID BINARY) = %d, %v; want 4242", pid, err)
+	}
+	for _, bad := range []string{"", "\n", "kubelet 4242"} {
+		if _, err := parsePIDFile(bad); err == nil {
+			t.Fatalf("parsePIDFile(%q) must be an error", bad)
+		}
+	}
+}

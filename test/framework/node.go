@@ -60,7 +60,16 @@ func (n *RealNode) componentPID(name string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return strconv.Atoi(strings.TrimSpace(string(b)))
+	return parsePIDFile(string(b))
+}
+
+// parsePIDFile reads the pid from a pid file of hack/lib.sh's start_proc: "PID BINARY".
+func parsePIDFile(content string) (int, error) {
+	fields := strings.Fields(content)
+	if len(fields) == 0 {
+		return 0, fmt.Errorf("empty pid file")
+	}
+	return strconv.Atoi(fields[0])
 }
 
 // ContainerPID finds the host pid of a pod's container's main process by its cgroup
