@@ -38,17 +38,24 @@ load_pid=""
 started_node=false
 
 timings=()
+# step, pass, fail, check, within, wait_real_node_free.
 # shellcheck source=hack/lib.sh
 source "${root}/hack/lib.sh"
-step() { echo "==> $*"; }
 timed() { timings+=("$1: $2"); }
 
 # promq QUERY: the instant query's JSON from inside the node's namespace.
 promq() { "${rn}" exec curl -s --max-time 5 "${prom}/api/v1/query" --data-urlencode "query=$1"; }
 # prom_values QUERY: the sample values of the result, one a line.
 prom_values() { promq "$1" | grep -o '"value":\[[^]]*\]' | sed 's/.*,"\(.*\)"\]/\1/'; }
+# prom_value_is QUERY VALUE, prom_value_at_least QUERY N: the first sample value of QUERY.
+prom_value_is() { [ "$(prom_values "$1" | head -n 1)" = "$2" ]; }
+prom_value_at_least() { [ "$(prom_values "$1" | head -n 1)" -ge "$2" ]; }
 replicas() { "${kubectl}" -n "${ns}" get deployment model-server -o 'jsonpath={.spec.replicas}'; }
 ready_replicas() { "${kubectl}" -n "${ns}" get deployment model-server -o 'jsonpath={.status.readyReplicas}'; }
+# replicas_are N, replicas_above N, ready_at_least N: the Deployment's desired or ready count.
+replicas_are() { [ "$(replicas)" = "$1" ]; }
+replicas_above() { [ "$(replicas)" -gt "$1" ]; }
+ready_at_least() { [ "$(ready_replicas)" -ge "$1" ]; }
 
 finish() {
 	local rc=$?
@@ -214,9 +221,7 @@ check "model-server Deployment available" "${kubectl}" -n "${ns}" wait --for=con
 pod="$("${kubectl}" -n "${ns}" get pods -l app=model-server -o 'jsonpath={.items[0].metadata.name}')"
 
 step "Prometheus scrapes ${ns}/${pod}"
-check "up{namespace=\"${ns}\",pod=\"${pod}\"} == 1" within 60 sh -c "
-	[ \"\$('${rn}' exec curl -s --max-time 5 '${prom}/api/v1/query' --data-urlencode 'query=up{namespace=\"${ns}\",pod=\"${pod}\"}' |
-		grep -o '\"value\":\[[^]]*\]' | sed 's/.*,\"\(.*\)\"\]/\1/')\" = 1 ]"
+check "up{namespace=\"${ns}\",pod=\"${pod}\"} == 1" within 60 prom_value_is "up{namespace=\"${ns}\",pod=\"${pod}\"}" 1
 timed "pod Available -> first scrape up == 1" "$((SECONDS - t))s"
 queued="$(prom_values "model_infer_requests_queued{namespace=\"${ns}\",app=\"model-server\"}")"
 check "the queue gauge model_infer_requests_queued is visible, scoped by the pod label app (value ${queued:-none})" test -n "${queued}"
@@ -272,14 +277,14 @@ cluster_ip="$("${kubectl}" -n "${ns}" get service model-server -o 'jsonpath={.sp
 	--duration 240s --requests 1000000 --timeout 10s --report 10s >"${out_dir}/load.log" 2>&1 &
 load_pid=$!
 load_start=${SECONDS}
-if within 120 sh -c "[ \"\$('${kubectl}' -n '${ns}' get deployment model-server -o 'jsonpath={.spec.replicas}')\" -gt 1 ]"; then
+if within 120 replicas_above 1; then
 	out_s=$((SECONDS - load_start))
 	pass "KEDA scaled the Deployment out under load (1 -> $(replicas) desired after ${out_s}s)"
 	timed "scale-out delay (load start -> replicas > 1)" "${out_s}s"
 else
 	fail "no scale-out within 120 s of load (replicas $(replicas))"
 fi
-if within 120 sh -c "[ \"\$('${kubectl}' -n '${ns}' get deployment model-server -o 'jsonpath={.status.readyReplicas}')\" -ge 3 ]"; then
+if within 120 ready_at_least 3; then
 	pass "3 or more pods Ready under load (ready $(ready_replicas), desired $(replicas))"
 	timed "load start -> 3 pods Ready" "$((SECONDS - load_start))s"
 else
@@ -287,13 +292,10 @@ else
 fi
 targets="$("${kubectl}" -n "${ns}" get hpa keda-hpa-model-server -o 'jsonpath={.status.currentMetrics[0].external.current.averageValue}' 2>/dev/null || true)"
 echo "    HPA current average queue per pod under load: ${targets:-?}"
-check "Prometheus scrapes every new pod (up == 1 for each Ready pod)" within 30 sh -c "
-	[ \"\$('${rn}' exec curl -s --max-time 5 '${prom}/api/v1/query' --data-urlencode 'query=sum(up{namespace=\"${ns}\"})' |
-		grep -o '\"value\":\[[^]]*\]' | sed 's/.*,\"\(.*\)\"\]/\1/')\" -ge 3 ]"
+check "Prometheus scrapes every new pod (up == 1 for each Ready pod)" within 30 prom_value_at_least "sum(up{namespace=\"${ns}\"})" 3
 
-check "minutes later the pod without the annotations still has no up series" sh -c "
-	[ \"\$('${rn}' exec curl -s --max-time 5 '${prom}/api/v1/query' --data-urlencode 'query=count(up{pod=\"not-annotated\"}) or vector(0)' |
-		grep -o '\"value\":\[[^]]*\]' | sed 's/.*,\"\(.*\)\"\]/\1/')\" = 0 ]"
+check "minutes later the pod without the annotations still has no up series" \
+	prom_value_is 'count(up{pod="not-annotated"}) or vector(0)' 0
 
 step "Load stopped: back in to 1"
 kill -TERM "${load_pid}" 2>/dev/null || true
@@ -301,7 +303,7 @@ wait "${load_pid}" 2>/dev/null || true
 load_pid=""
 load_stop=${SECONDS}
 grep 'done:' "${out_dir}/load.log" | sed 's/^/    /' || true
-if within 150 sh -c "[ \"\$('${kubectl}' -n '${ns}' get deployment model-server -o 'jsonpath={.spec.replicas}')\" = 1 ]"; then
+if within 150 replicas_are 1; then
 	in_s=$((SECONDS - load_stop))
 	pass "KEDA scaled the Deployment back in to 1 after the load (${in_s}s)"
 	timed "scale-in delay (load stop -> replicas 1; 20 s stabilization)" "${in_s}s"
