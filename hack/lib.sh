@@ -174,3 +174,35 @@ wait_for() {
 	done
 	die "${what} not ready after ${secs}s (logs: ${logs}/)"
 }
+
+# --- The real-node test scripts (hack/test-real-e2e.sh, hack/test-real-operator.sh) ------------
+# A script sets out_dir, defines finish (which ends with finish_report), then calls
+# real_test_begin.
+
+# real_test_begin: root is required; ${out_dir} is made; the clock starts (step then heads
+# each step with the seconds since, timed NAME SINCE records how long NAME took since the
+# time SINCE, for the timings line); finish runs on exit, and INT or TERM exits with 130.
+real_test_begin() {
+	[[ "$(id -u)" == 0 ]] || {
+		echo "the real node needs root" >&2
+		exit 1
+	}
+	mkdir -p "${out_dir}"
+	start=${SECONDS}
+	timings=()
+	# Defined here, for the scripts that begin so (the others keep the plain step above).
+	# shellcheck disable=SC2317
+	step() { printf '\n==> [%3ds] %s\n' "$((SECONDS - start))" "$*"; }
+	# shellcheck disable=SC2317
+	timed() { timings+=("$1 $((SECONDS - $2))s"); }
+	trap finish EXIT
+	trap 'exit 130' INT TERM
+}
+
+# finish_report RC: the end of finish: an exit status RC other than 0 with no failed check
+# counts as a failure; prints "N passed, M failed" and exits 1 when anything failed.
+finish_report() {
+	if [[ $1 -ne 0 && ${failed} -eq 0 ]]; then failed=1; fi
+	echo "${passed} passed, ${failed} failed"
+	[[ ${failed} -eq 0 ]] || exit 1
+}

@@ -38,7 +38,7 @@ load_pid=""
 started_node=false
 
 timings=()
-# step, pass, fail, check, within, wait_real_node_free.
+# step, pass, fail, check, within, wait_real_node_free, finish_report.
 # shellcheck source=hack/lib.sh
 source "${root}/hack/lib.sh"
 timed() { timings+=("$1: $2"); }
@@ -73,14 +73,12 @@ finish() {
 	if ${started_node} && [[ -f "${state_dir}/namespace.env" ]]; then
 		"${rn}" down >/dev/null 2>&1 || echo "down failed"
 	fi
-	if [[ ${rc} -ne 0 && ${failed} -eq 0 ]]; then failed=1; fi
 	echo
 	if [[ ${#timings[@]} -gt 0 ]]; then
 		echo "timings:"
 		printf '  %s\n' "${timings[@]}"
 	fi
-	echo "${passed} passed, ${failed} failed"
-	[[ ${failed} -eq 0 ]] || exit 1
+	finish_report "${rc}"
 }
 trap finish EXIT
 

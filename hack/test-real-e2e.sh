@@ -32,19 +32,9 @@ test_bin="${out_dir}/realnode.test"
 RELEASE_TAG="${RELEASE_TAG:-v0.1.0}"
 
 k() { "${rn}" kubectl "$@"; }
+# pass, fail, check, image_ref, wait_real_node_free, real_test_begin, finish_report.
 # shellcheck source=hack/lib.sh
 source "${root}/hack/lib.sh"
-
-start=${SECONDS}
-timings=()
-step() { printf '\n==> [%3ds] %s\n' "$((SECONDS - start))" "$*"; }
-timed() { timings+=("$1 $((SECONDS - $2))s"); }
-
-[[ "$(id -u)" == 0 ]] || {
-	echo "the real node needs root" >&2
-	exit 1
-}
-mkdir -p "${out_dir}"
 
 started_node=0
 finish() {
@@ -57,18 +47,15 @@ finish() {
 		timed down "${t}"
 		check "hack/real-node.sh check-clean: nothing left behind" "${rn}" check-clean
 	fi
-	if [[ ${rc} -ne 0 && ${failed} -eq 0 ]]; then failed=1; fi
 	echo
 	if [[ -f "${out_dir}/suite.log" ]]; then
 		echo "figures:"
 		grep -a '^ *FIGURE: ' "${out_dir}/suite.log" | sed 's/^ *FIGURE: /  /' || true
 	fi
 	echo "timings: ${timings[*]} total $((SECONDS - start))s"
-	echo "${passed} passed, ${failed} failed"
-	[[ ${failed} -eq 0 ]] || exit 1
+	finish_report "${rc}"
 }
-trap finish EXIT
-trap 'exit 130' INT TERM
+real_test_begin
 
 step "Images (make image image-model-server, and the model server again as ${rollout_tag}) and the suite's test binary"
 t=${SECONDS}

@@ -26,7 +26,6 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${root}"
 rn="${root}/hack/real-node.sh"
-state_dir="${REAL_NODE_DIR:-${root}/.real-node}"
 chart="${CHART_DIR:-dist/chart}"
 HELM="${HELM:-${root}/bin/helm}"
 VERSION="${VERSION:-$(sed -n 's/^VERSION ?= //p' Makefile)}"
@@ -47,24 +46,14 @@ out_dir="${root}/bin/real-operator-test"
 # helm keeps its cache, configuration and data under these; nothing goes to ~.
 export HELM_CACHE_HOME="${out_dir}/helm/cache" HELM_CONFIG_HOME="${out_dir}/helm/config" HELM_DATA_HOME="${out_dir}/helm/data"
 
-start=${SECONDS}
-timings=()
-step() { printf '\n==> [%3ds] %s\n' "$((SECONDS - start))" "$*"; }
-# timed NAME SINCE: record how long NAME took.
-timed() { timings+=("$1 $((SECONDS - $2))s"); }
 k() { "${rn}" kubectl "$@"; }
-# pass, fail, check, within (and wait_established); k is defined above.
+# pass, fail, check, within, wait_established (k is defined above), image_ref,
+# real_node_running, wait_real_node_free, real_test_begin, finish_report.
 # shellcheck source=hack/lib.sh
 source "${root}/hack/lib.sh"
 in_node() { "${rn}" exec "$@"; }
 helm() { in_node "${HELM}" "$@"; }
 jp() { k "${@:2}" -o "jsonpath=$1"; } # jp JSONPATH KUBECTL-ARGS...
-
-[[ "$(id -u)" == 0 ]] || {
-	echo "the real node needs root" >&2
-	exit 1
-}
-mkdir -p "${out_dir}"
 
 # --- Clean-up ------------------------------------------------------------------------------
 
@@ -88,14 +77,11 @@ finish() {
 		k delete namespace "${app_ns}" "${op_ns}" --ignore-not-found --wait=false >/dev/null 2>&1 || true
 		k delete clusterrolebinding real-operator-test-metrics-probe --ignore-not-found >/dev/null 2>&1 || true
 	fi
-	if [[ ${rc} -ne 0 && ${failed} -eq 0 ]]; then failed=1; fi
 	echo
 	echo "timings: ${timings[*]}"
-	echo "${passed} passed, ${failed} failed"
-	[[ ${failed} -eq 0 ]] || exit 1
+	finish_report "${rc}"
 }
-trap finish EXIT
-trap 'exit 130' INT TERM
+real_test_begin
 
 # --- 0. The node and the images ------------------------------------------------------------
 
