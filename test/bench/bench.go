@@ -81,7 +81,8 @@ func newBench(opts options) (*bench, error) {
 		N: opts.n, Tries: opts.tries, Operator: opts.operator, MemoryPoints: opts.memoryPoints,
 		Unrelated: opts.unrelated, KnobSettings: opts.settings, Timeout: opts.timeout.String(),
 		CreateWorkers: opts.createWorkers, Smoke: opts.smoke, Manager: opts.managerPath,
-		ServiceCIDR: serviceClusterIPRange,
+		ServiceCIDR: serviceClusterIPRange, PodWatchRuns: opts.podWatchRuns, UnrelatedPods: opts.unrelatedPods,
+		PodWatchOnly: opts.podWatchOnly,
 	}}
 	return &bench{opts: opts, scheme: scheme, logDir: logDir, results: results}, nil
 }
@@ -93,9 +94,15 @@ func newBench(opts options) (*bench, error) {
 //     restart for figure 3, then figure 2 into the idle manager, then the memory points
 //     above what the server holds by then, topped up, and the unrelated objects;
 //   - memory points below that, on a fresh API server of their own;
+//   - figure 6 (the pod watch), on a fresh API server with the simulated cluster's
+//     controllers, scheduler and kwok, which make pods;
 //   - every other setting of figure 5, each on a fresh API server, so that each converges
 //     exactly N InferenceServices and no other.
 func (b *bench) run(ctx context.Context) error {
+	if b.opts.podWatchOnly {
+		progressf("Figure 6: the pod watch's memory at %d InferenceServices, %d unrelated pods", b.opts.n, b.opts.unrelatedPods)
+		return b.podWatch(ctx)
+	}
 	main, err := b.startCluster("main")
 	if err != nil {
 		return err
@@ -121,6 +128,13 @@ func (b *bench) run(ctx context.Context) error {
 		return err
 	}
 	b.stopAll()
+
+	if b.opts.podWatchRuns > 0 {
+		progressf("Figure 6: the pod watch's memory at %d InferenceServices, %d unrelated pods", b.opts.n, b.opts.unrelatedPods)
+		if err := b.podWatch(ctx); err != nil {
+			return err
+		}
+	}
 
 	progressf("Figure 5: convergence of %d InferenceServices at %v", b.opts.n, b.opts.settings)
 	return b.knobs(ctx)
@@ -525,12 +539,12 @@ func (b *bench) stopCluster(c *cluster) error {
 	return c.stop()
 }
 
-// startManager starts a manager process on c with setting s; its log is
-// logs/NN-LABEL.log.
-func (b *bench) startManager(c *cluster, s setting, label string) (*managerProcess, error) {
+// startManager starts a manager process on c with setting s and any further flags; its
+// log is logs/NN-LABEL.log.
+func (b *bench) startManager(c *cluster, s setting, label string, extraFlags ...string) (*managerProcess, error) {
 	b.managerRuns++
 	logPath := filepath.Join(b.logDir, fmt.Sprintf("manager-%02d-%s.log", b.managerRuns, label))
-	m, err := startManager(b.opts.managerPath, c.kubeconfig, logPath, s)
+	m, err := startManager(b.opts.managerPath, c.kubeconfig, logPath, s, extraFlags...)
 	if err != nil {
 		return nil, err
 	}

@@ -1,12 +1,14 @@
 // Command bench measures the inference operator the way issue #6 asks: it starts a fresh
 // local control plane (envtest's etcd and kube-apiserver), runs the real manager binary
-// against it as a child process, and prints five figures side by side with their goals:
+// against it as a child process, and prints six figures side by side with their goals:
 //
 //  1. convergence of N InferenceServices against a raw client-go floor on the same API server;
 //  2. per-CR latency (p50, p99) into an idle operator with N already converged;
 //  3. the cost of a no-op restart: resync time and write requests (must be 0);
 //  4. memory (peak RSS, RSS, Go heap) at several N, and RSS growth under unrelated objects;
-//  5. convergence time for several client QPS/burst and worker settings.
+//  5. convergence time for several client QPS/burst and worker settings;
+//  6. the memory the pod watch costs (issue #13): peak RSS of the manager with and without
+//     --watch-pods, on a cluster that runs the services' pods and unrelated ones (sim.go).
 //
 // It writes the figures as Markdown and JSON under bin/bench/ and exits non-zero only when
 // a hard invariant breaks (convergence not reached in time, children missing, writes on a

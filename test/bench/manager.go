@@ -81,9 +81,9 @@ func (m *managerProcess) profileCPU(ctx context.Context, seconds int, path strin
 }
 
 // startManager runs the manager against the cluster in kubeconfig with the setting's
-// flags. Metrics (plain HTTP) and Go profiling are served on loopback ports the kernel
+// flags and extraFlags. Metrics (plain HTTP) and Go profiling are served on loopback ports the kernel
 // picks (port 0), the health probes not at all; stdout and stderr go to logPath.
-func startManager(path, kubeconfig, logPath string, s setting) (*managerProcess, error) {
+func startManager(path, kubeconfig, logPath string, s setting, extraFlags ...string) (*managerProcess, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
@@ -95,6 +95,7 @@ func startManager(path, kubeconfig, logPath string, s setting) (*managerProcess,
 		"--health-probe-bind-address=0",
 		"--pprof-bind-address=127.0.0.1:0",
 	}, s.managerFlags()...)
+	args = append(args, extraFlags...)
 	cmd := exec.Command(path, args...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	cmd.Stdout, cmd.Stderr = logFile, logFile

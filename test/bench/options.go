@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/inferenceops/inference-operator/test/utils"
 )
 
 // options are the benchmark's flags.
@@ -28,6 +30,15 @@ type options struct {
 	smoke         bool
 	// profile saves a CPU profile of every converging manager (see converge).
 	profile bool
+	// Figure 6 (the pod watch): its runs per variant (0: not measured), the unrelated
+	// pods, the binaries of the simulated cluster and kwok's Stages; podWatchOnly
+	// measures figure 6 alone.
+	podWatchRuns  int
+	unrelatedPods int
+	kubeBin       string
+	kwokPath      string
+	kwokStages    string
+	podWatchOnly  bool
 }
 
 // setting is one choice of the manager's client rate limits and reconcile parallelism.
@@ -124,6 +135,9 @@ var smokeDefaults = map[string]string{
 	"unrelated":     "200",
 	"timeout":       "90s",
 	"settings":      "50/100/4,unlimited/16",
+	// Figure 6 needs a simulated cluster (kube-controller-manager, kube-scheduler, kwok)
+	// and takes about 2 minutes at N = 1000: not in the smoke run.
+	"pod-watch-runs": "0",
 }
 
 func parseOptions(name string, args []string) (options, error) {
@@ -150,6 +164,12 @@ func parseOptions(name string, args []string) (options, error) {
 	fs.DurationVar(&opts.timeout, "timeout", 20*time.Minute, "limit of every single wait (convergence, resync); exceeding it fails the run")
 	fs.IntVar(&opts.createWorkers, "create-workers", 16, "parallel requests of the unthrottled client that prepares objects")
 	fs.BoolVar(&opts.profile, "profile", false, "save a CPU profile of the first 10 s of every converging manager under bin/bench/logs/ (go tool pprof)")
+	fs.IntVar(&opts.podWatchRuns, "pod-watch-runs", 3, "figure 6: managers started with, and as many without, the pod watch (0: skip figure 6)")
+	fs.IntVar(&opts.unrelatedPods, "unrelated-pods", 3000, "figure 6: running pods of no InferenceService")
+	fs.StringVar(&opts.kubeBin, "kube-bin", utils.ControlPlaneDir(), "figure 6: folder holding kube-controller-manager and kube-scheduler")
+	fs.StringVar(&opts.kwokPath, "kwok", "", "figure 6: the kwok controller binary (make dev-cluster-tools builds it)")
+	fs.StringVar(&opts.kwokStages, "kwok-stages", "hack/dev-cluster/stages.yaml", "figure 6: kwok's Stages (those of the simulated e2e cluster)")
+	fs.BoolVar(&opts.podWatchOnly, "pod-watch-only", false, "measure figure 6 only")
 	fs.BoolVar(&opts.smoke, "smoke", false, "small defaults for a quick run (CI): "+smokeSummary())
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
@@ -195,6 +215,12 @@ func parseOptions(name string, args []string) (options, error) {
 		return options{}, fmt.Errorf("-create-workers must be at least 1")
 	case len(opts.memoryPoints) == 0:
 		return options{}, fmt.Errorf("-memory-points needs at least one count")
+	case opts.podWatchRuns < 0 || opts.unrelatedPods < 0:
+		return options{}, fmt.Errorf("-pod-watch-runs and -unrelated-pods cannot be negative")
+	case opts.podWatchRuns > 0 && opts.kwokPath == "":
+		return options{}, fmt.Errorf("figure 6 (-pod-watch-runs %d) needs -kwok, the kwok binary (make bench passes it)", opts.podWatchRuns)
+	case opts.podWatchOnly && opts.podWatchRuns == 0:
+		return options{}, fmt.Errorf("-pod-watch-only with -pod-watch-runs 0 measures nothing")
 	}
 	return opts, nil
 }

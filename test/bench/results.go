@@ -43,6 +43,7 @@ type Results struct {
 	NoOp        *noOpFigure        `json:"noOp,omitempty"`
 	Memory      *memoryFigure      `json:"memory,omitempty"`
 	Knobs       []knobRun          `json:"knobs,omitempty"`
+	PodWatch    *podWatchFigure    `json:"podWatch,omitempty"`
 	// Failures are the hard invariants that broke; any makes the run exit non-zero.
 	Failures []string `json:"failures"`
 	// Error is what ended the run early, if anything did.
@@ -62,6 +63,9 @@ type runSettings struct {
 	Smoke         bool      `json:"smoke"`
 	Manager       string    `json:"manager"`
 	ServiceCIDR   string    `json:"serviceClusterIPRange"`
+	PodWatchRuns  int       `json:"podWatchRuns"`
+	UnrelatedPods int       `json:"unrelatedPods"`
+	PodWatchOnly  bool      `json:"podWatchOnly"`
 }
 
 // convergenceRun is one timed convergence of N new InferenceServices by a fresh manager.
@@ -179,6 +183,9 @@ func mib(bytes int64) float64 { return float64(bytes) / (1 << 20) }
 // rows are the figures as the summary table shows them.
 func (r *Results) rows() []row {
 	notMeasured := "not measured (the run ended early)"
+	if r.Settings.PodWatchOnly {
+		return r.podWatchRows(notMeasured)
+	}
 	var rows []row
 	const convergenceTitle = "1. convergence: operator / floor"
 	if c := r.Convergence; c != nil && c.Operator.Error != "" {
@@ -228,6 +235,9 @@ func (r *Results) rows() []row {
 			fmt.Sprintf("fastest %s: %.1f s", fastest.Setting, fastest.Seconds), "curve shown", ""})
 	} else {
 		rows = append(rows, row{"5. throughput knobs", notMeasured, "", ""})
+	}
+	if r.Settings.PodWatchRuns > 0 {
+		rows = append(rows, r.podWatchRows(notMeasured)...)
 	}
 	return rows
 }
@@ -364,17 +374,20 @@ func (r *Results) knobsTable() table {
 func (r *Results) header() []string {
 	m, s := r.Machine, r.Settings
 	kind := "full run"
-	if s.Smoke {
+	switch {
+	case s.Smoke:
 		kind = "smoke run"
+	case s.PodWatchOnly:
+		kind = "figure 6 only (-pod-watch-only)"
 	}
 	return []string{
-		fmt.Sprintf("Inference operator benchmark (issue #6), %s: N=%d, manager %s, %.0f s in all",
+		fmt.Sprintf("Inference operator benchmark (issues #6 and #13), %s: N=%d, manager %s, %.0f s in all",
 			kind, s.N, strings.Join(s.Operator.managerFlags(), " "), r.Seconds),
 		fmt.Sprintf("Machine: %d CPUs (%s), %.1f GiB memory, %s, Linux %s, kube-apiserver %s (envtest), load average %s at start, %s at end",
 			m.CPUs, m.CPUModel, float64(m.MemTotalKiB)/(1<<20), m.GoVersion, m.Kernel, m.KubeAPIServer, m.LoadAverageStart, m.LoadAverageEnd),
 		fmt.Sprintf("Date: %s; operator: %s, revision %s", r.Started.UTC().Format("2006-01-02 15:04 MST"), s.Manager, m.Revision),
-		fmt.Sprintf("Settings: -n %d -tries %d -memory-points %s -unrelated %d -settings %s -timeout %s; goals are stated for N = %d",
-			s.N, s.Tries, joinInts(s.MemoryPoints), s.Unrelated, joinSettings(s.KnobSettings), s.Timeout, goalGoalN),
+		fmt.Sprintf("Settings: -n %d -tries %d -memory-points %s -unrelated %d -settings %s -pod-watch-runs %d -unrelated-pods %d -timeout %s; goals are stated for N = %d",
+			s.N, s.Tries, joinInts(s.MemoryPoints), s.Unrelated, joinSettings(s.KnobSettings), s.PodWatchRuns, s.UnrelatedPods, s.Timeout, goalGoalN),
 	}
 }
 
@@ -402,6 +415,10 @@ func (r *Results) text() string {
 		fmt.Fprintf(&b, "\nThroughput knobs (figure 5): convergence of N=%d on a fresh API server each\n", r.Settings.N)
 		b.WriteString(r.knobsTable().text())
 	}
+	if f := r.PodWatch; f != nil && len(f.With)+len(f.Without) > 0 {
+		fmt.Fprintf(&b, "\n%s\n", podWatchCaption(f))
+		b.WriteString(r.podWatchTable().text())
+	}
 	if footer := r.footer(); len(footer) > 0 {
 		b.WriteString("\n" + strings.Join(footer, "\n") + "\n")
 	}
@@ -423,6 +440,10 @@ func (r *Results) markdown() string {
 	if len(r.Knobs) > 0 {
 		fmt.Fprintf(&b, "\nThroughput knobs (figure 5): convergence of N=%d on a fresh API server each\n\n", r.Settings.N)
 		b.WriteString(r.knobsTable().markdown())
+	}
+	if f := r.PodWatch; f != nil && len(f.With)+len(f.Without) > 0 {
+		fmt.Fprintf(&b, "\n%s\n\n", podWatchCaption(f))
+		b.WriteString(r.podWatchTable().markdown())
 	}
 	if footer := r.footer(); len(footer) > 0 {
 		b.WriteString("\n")
