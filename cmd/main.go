@@ -144,6 +144,7 @@ func main() {
 		RetryPeriod:                   &retryPeriod,
 		LeaderElectionReleaseOnCancel: true,
 		Cache:                         controller.CacheOptions(splitNamespaces(watchNamespaces), optionalKinds...),
+		Client:                        controller.ClientOptions(),
 	})
 	if err != nil {
 		setupLog.Error(err, "Unable to create the manager")

@@ -64,6 +64,15 @@ func CacheOptions(namespaces []string, optional ...schema.GroupVersionKind) cach
 	return opts
 }
 
+// ClientOptions returns the manager client settings the controller relies on: reads of
+// unstructured objects, the optional child kinds (ScaledObject, PodMonitor), come from
+// the cache like the typed ones. controller-runtime's client sends them to the API server
+// by default, which cost two GETs per reconcile of every InferenceService on a cluster
+// with KEDA's and the Prometheus Operator's CRDs.
+func ClientOptions() client.Options {
+	return client.Options{Cache: &client.CacheOptions{Unstructured: true}}
+}
+
 // trimChild is the cache transform of children: it sums up the operator's owned fields
 // into ownedFieldsAnnotation, then drops managedFields and, from Deployments, the pod
 // template, which nothing reads from the cache. A cached Deployment is then a fraction

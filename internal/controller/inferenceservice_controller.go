@@ -147,6 +147,13 @@ func (r *InferenceServiceReconciler) reconcileChildren(ctx context.Context, isvc
 	var missing error
 	for i, slot := range slots {
 		if gvk, ok := isOptional(slot.Kind); ok {
+			// An optional kind is looked up again only when the spec asks for it: a lookup
+			// of a kind the API server does not serve is a discovery request each time, and
+			// while it is not served no child of that kind can exist to be deleted.
+			if slot.Desired == nil && !r.watching(gvk) {
+				unserved[i] = true
+				continue
+			}
 			served, err := r.served(ctx, gvk)
 			if err != nil {
 				return obs, obs.block(err)

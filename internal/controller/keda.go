@@ -78,12 +78,24 @@ func (r *InferenceServiceReconciler) served(ctx context.Context, gvk schema.Grou
 	if err := k.controller.Watch(src); err != nil {
 		return false, fmt.Errorf("watching %s: %w", gvk.Kind, err)
 	}
+	// The watch starts its informer in the background; the reconciles read the kind from
+	// the cache right after this, so wait until the informer exists and has synced.
+	if _, err := k.cache.GetInformer(ctx, obj); err != nil {
+		return false, fmt.Errorf("starting the informer of %s: %w", gvk.Kind, err)
+	}
 	if k.watched == nil {
 		k.watched = map[schema.GroupVersionKind]bool{}
 	}
 	k.watched[gvk] = true
 	logf.FromContext(ctx).Info("Watching an optional child kind, its CRD is installed", "kind", gvk.String())
 	return true, nil
+}
+
+// watching tells whether the operator already watches gvk, without asking the API server.
+func (r *InferenceServiceReconciler) watching(gvk schema.GroupVersionKind) bool {
+	r.optional.mu.Lock()
+	defer r.optional.mu.Unlock()
+	return r.optional.watched[gvk]
 }
 
 // errKEDAMissing reports an InferenceService with engine KEDA on a cluster without

@@ -99,6 +99,7 @@ var _ = Describe("an InferenceService whose children are already in shape", func
 		}).WithPolling(time.Second).MustPassRepeatedly(3).Should(BeFalse(),
 			"the writes of the first reconciles never stopped")
 		reconcilesBefore := reconciles.snapshot()
+		readsBefore := managerWrites.readsIn(namespace)
 
 		By("touching every child with an annotation of another field manager, which triggers a reconcile each")
 		touched := 0
@@ -127,6 +128,11 @@ var _ = Describe("an InferenceService whose children are already in shape", func
 		}).Should(Succeed())
 		Consistently(func() int { return managerWrites.in(namespace) - settled }).Should(BeZero(),
 			"the operator sent write requests for InferenceServices whose children were already in shape")
+		// Every child the reconciles read, the optional kinds (ScaledObject, PodMonitor,
+		// served in this suite) among them, comes from the cache: a resync of thousands of
+		// InferenceServices must cost the API server no GET.
+		Expect(managerWrites.readsIn(namespace)-readsBefore).To(BeZero(),
+			"the operator read from the API server what its cache holds")
 	})
 })
 
@@ -152,6 +158,7 @@ func startCountingManager(namespace string) *reconcileCounter {
 		Logger:  logr.New(&countingLogSink{counter: counter, forward: logf.Log.WithName("counting-manager").GetSink()}),
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		Cache:   CacheOptions([]string{namespace}),
+		Client:  ClientOptions(),
 		// The suite manager already runs a controller named "inferenceservice".
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})

@@ -38,7 +38,8 @@ var _ = Describe("The operator's default PodMonitor (--default-pod-monitor)", Or
 	startOperator := func(cfg render.Config) (stop func()) {
 		mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
 			Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"},
-			Cache: CacheOptions(nil, render.ScaledObjectGVK, render.PodMonitorGVK),
+			Cache:  CacheOptions(nil, render.ScaledObjectGVK, render.PodMonitorGVK),
+			Client: ClientOptions(),
 			// The suite's own manager runs a controller of the same name in this process.
 			Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 		})

@@ -85,6 +85,7 @@ var _ = BeforeSuite(func() {
 		Scheme:  scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		Cache:   CacheOptions(nil, optional...),
+		Client:  ClientOptions(),
 	})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(NewInferenceServiceReconciler(mgr, render.Config{}, 2).SetupWithManager(mgr)).To(Succeed())
@@ -141,20 +142,62 @@ func newNamespace() string {
 // managerWrites counts the mutating requests the manager sends, by namespace.
 var managerWrites = &writeCounter{byNamespace: map[string]int{}}
 
+// writeCounter counts a manager's write requests by namespace and, beside them, its
+// reads: GETs that are not watches, by namespace, and discovery requests (/api, /apis,
+// /apis/GROUP[/VERSION]), which a RESTMapper sends when asked for a kind it does not know.
 type writeCounter struct {
 	mu          sync.Mutex
 	byNamespace map[string]int
+	reads       map[string]int
+	discovery   int
 }
 
 func (c *writeCounter) wrap(next http.RoundTripper) http.RoundTripper {
 	return roundTripperFunc(func(req *http.Request) (*http.Response, error) {
-		if req.Method != http.MethodGet {
-			c.mu.Lock()
+		c.mu.Lock()
+		switch {
+		case req.Method != http.MethodGet:
 			c.byNamespace[namespaceOf(req.URL.Path)]++
-			c.mu.Unlock()
+		case req.URL.Query().Get("watch") == "true":
+		case isDiscovery(req.URL.Path):
+			c.discovery++
+		default:
+			if c.reads == nil {
+				c.reads = map[string]int{}
+			}
+			c.reads[namespaceOf(req.URL.Path)]++
 		}
+		c.mu.Unlock()
 		return next.RoundTrip(req)
 	})
+}
+
+// readsIn returns the number of GET requests (watches left out) sent so far for objects
+// in namespace.
+func (c *writeCounter) readsIn(namespace string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reads[namespace]
+}
+
+// discoveries returns the number of discovery requests sent so far.
+func (c *writeCounter) discoveries() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.discovery
+}
+
+// isDiscovery tells whether path is a discovery document: /api, /api/v1, /apis,
+// /apis/GROUP or /apis/GROUP/VERSION.
+func isDiscovery(path string) bool {
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	switch parts[0] {
+	case "api":
+		return len(parts) <= 2
+	case "apis":
+		return len(parts) <= 3
+	}
+	return false
 }
 
 // in returns the number of write requests sent so far for objects in namespace.

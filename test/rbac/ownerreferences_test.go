@@ -75,6 +75,7 @@ func TestChildrenAreCreatedWithOwnerReferencesPermissionEnforcement(t *testing.T
 		Scheme:  scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		Cache:   controller.CacheOptions(nil),
+		Client:  controller.ClientOptions(),
 	})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(controller.NewInferenceServiceReconciler(mgr, render.Config{}, 1).SetupWithManager(mgr)).To(Succeed())

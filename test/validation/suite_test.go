@@ -59,6 +59,7 @@ var _ = BeforeSuite(func() {
 		Scheme:  scheme,
 		Metrics: metricsserver.Options{BindAddress: "0"},
 		Cache:   controller.CacheOptions(nil, optional...),
+		Client:  controller.ClientOptions(),
 	})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(controller.NewInferenceServiceReconciler(mgr, render.Config{}, 4).SetupWithManager(mgr)).To(Succeed())
