@@ -73,6 +73,7 @@ refused "metrics.port: 70000" "at '/metrics/port'" --set metrics.port=70000
 refused "clusterDomain: Cluster_Local" "at '/clusterDomain'" --set clusterDomain=Cluster_Local
 refused "prometheusAddress without a scheme" "at '/prometheusAddress'" --set prometheusAddress=prometheus:9090
 refused "defaultPodMonitor: \"yes\"" "at '/defaultPodMonitor': got string, want boolean" --set-string defaultPodMonitor=yes
+refused "watchPods: \"no\"" "at '/watchPods': got string, want boolean" --set-string watchPods=no
 refused "a ServiceMonitor without metrics" "metrics.serviceMonitor.enabled needs metrics.enabled: true" \
 	--set metrics.enabled=false --set metrics.serviceMonitor.enabled=true
 
@@ -93,7 +94,7 @@ expect_line "image: \"inference-operator:$(awk '$1 == "appVersion:" {gsub(/"/, "
 for arg in --leader-elect --metrics-bind-address=:8443 --metrics-secure=true --zap-log-level=info \
 	--kube-api-qps=50 --kube-api-burst=100 --max-concurrent-reconciles=4 --leader-election-lease-duration=15s \
 	--cluster-domain=cluster.local --prometheus-address=http://prometheus.monitoring.svc:9090 \
-	--default-pod-monitor=false; do
+	--default-pod-monitor=false --watch-pods=true; do
 	expect_line "- ${arg}" "the manager runs with ${arg}"
 done
 expect_no_line "--watch-namespaces" "no --watch-namespaces"
@@ -124,6 +125,11 @@ expect_line "- --default-pod-monitor=true" "the manager gives InferenceServices 
 expect_no_line "- --default-pod-monitor=false" "and only that flag"
 expect_no_line "apiVersion: monitoring.coreos.com" "the chart itself still renders no object of the Prometheus operator"
 
+step "watchPods=false"
+out="$(render --set watchPods=false)"
+expect_line "- --watch-pods=false" "the manager runs without the pod watch"
+expect_no_line "- --watch-pods=true" "and only that flag"
+
 step "metrics.serviceMonitor.enabled=true, then metrics.secure=false, then metrics.enabled=false"
 out="$(render --set metrics.serviceMonitor.enabled=true)"
 expect_count 1 ServiceMonitor inference-operator-metrics-monitor "a ServiceMonitor"
@@ -140,7 +146,7 @@ out="$(render -f "${chart}/ci/full-values.yaml")"
 for arg in --leader-election-namespace=chart-leases --watch-namespaces=chart-team-a,chart-team-b --zap-log-level=2 \
 	--kube-api-qps=25.5 --max-concurrent-reconciles=8 --health-probe-bind-address=:9440 --metrics-bind-address=:9443 \
 	--enable-http2=true --zap-encoder=console --zap-devel=false --cluster-domain=cluster.example \
-	--prometheus-address=http://prometheus-operated.monitoring.svc:9090 --default-pod-monitor=true; do
+	--prometheus-address=http://prometheus-operated.monitoring.svc:9090 --default-pod-monitor=true --watch-pods=false; do
 	expect_line "- ${arg}" "the manager runs with ${arg}"
 done
 expect_count 1 ServiceMonitor inference-operator-full-metrics-monitor "a ServiceMonitor"
