@@ -192,7 +192,39 @@ start_kwok_cluster() {
 
 	step "Creating cluster ${CLUSTER_NAME} with kwokctl (runtime: local processes)"
 	mkdir -p "${state_dir}"
-	local start=${SECONDS}
+	local start=${SECONDS} dead
+	create_kwok_cluster
+	# A component can exit at once when it starts before the API server answers
+	# (metrics-server panics when it cannot read the extension-apiserver-authentication
+	# ConfigMap; seen on a busy machine), and kwokctl's --wait does not notice. The cluster
+	# is then created once more.
+	if dead="$(dead_components)"; then
+		info "exited right after the start: ${dead}; creating the cluster once more"
+		for name in ${dead}; do tail -n 5 "${cluster_dir}/logs/${name}.log" 2>/dev/null | sed 's/^/    /'; done
+		"${kwokctl}" --name "${CLUSTER_NAME}" delete cluster --kubeconfig "${kubeconfig}" >"${state_dir}/kwokctl-delete.log" 2>&1 || true
+		create_kwok_cluster
+		if dead="$(dead_components)"; then
+			die "exited right after the start again: ${dead}; see ${cluster_dir}/logs/"
+		fi
+	fi
+	info "created in $((SECONDS - start))s (kwokctl output: ${state_dir}/kwokctl-create.log)"
+}
+
+# dead_components prints the names of the cluster's components whose process is gone
+# (kwokctl's pid files), and fails when every one runs.
+dead_components() {
+	local pid_file state dead=()
+	for pid_file in "${cluster_dir}"/pids/*.pid; do
+		[[ -f "${pid_file}" ]] || continue
+		# A zombie (exited, not reaped) is dead too.
+		state="$(awk '/^State:/ {print $2}' "/proc/$(cat "${pid_file}")/status" 2>/dev/null)" || true
+		[[ -n "${state}" && "${state}" != Z ]] || dead+=("$(basename "${pid_file}" .pid)")
+	done
+	((${#dead[@]})) || return 1
+	echo "${dead[*]}"
+}
+
+create_kwok_cluster() {
 	# --kubeconfig: kwokctl adds its context to ~/.kube/config unless told otherwise.
 	# --enable metrics-server: the resource metrics API (kubectl top, CPU HPAs); its
 	#   manifests come from hack/dev-cluster/metrics-server (see kwokctl.yaml).
@@ -211,7 +243,6 @@ start_kwok_cluster() {
 		--enable-crds Metric,ClusterResourceUsage,ResourceUsage \
 		--wait 60s >"${state_dir}/kwokctl-create.log" 2>&1 ||
 		die "kwokctl create cluster failed, see ${state_dir}/kwokctl-create.log and ${cluster_dir}/logs/"
-	info "created in $((SECONDS - start))s (kwokctl output: ${state_dir}/kwokctl-create.log)"
 }
 
 add_nodes() {
