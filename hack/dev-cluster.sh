@@ -72,6 +72,8 @@ die() {
 	echo "ERROR: $*" >&2
 	exit 1
 }
+# shellcheck source=hack/lib.sh
+source "${root}/hack/lib.sh"
 
 # --- Building the pinned binaries --------------------------------------------------------
 
@@ -213,12 +215,11 @@ start_kwok_cluster() {
 # dead_components prints the names of the cluster's components whose process is gone
 # (kwokctl's pid files), and fails when every one runs.
 dead_components() {
-	local pid_file state dead=()
+	local pid_file dead=()
 	for pid_file in "${cluster_dir}"/pids/*.pid; do
 		[[ -f "${pid_file}" ]] || continue
-		# A zombie (exited, not reaped) is dead too.
-		state="$(awk '/^State:/ {print $2}' "/proc/$(cat "${pid_file}")/status" 2>/dev/null)" || true
-		[[ -n "${state}" && "${state}" != Z ]] || dead+=("$(basename "${pid_file}" .pid)")
+		# lib.sh's alive: a zombie (exited, not reaped) is dead too.
+		alive "$(cat "${pid_file}")" || dead+=("$(basename "${pid_file}" .pid)")
 	done
 	((${#dead[@]})) || return 1
 	echo "${dead[*]}"
