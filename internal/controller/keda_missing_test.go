@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"context"
 	"path/filepath"
 	"time"
 
@@ -13,17 +12,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
 	"github.com/inferenceops/inference-operator/internal/render"
-	"github.com/inferenceops/inference-operator/test/utils"
 )
 
 // A cluster of its own, without KEDA's or the Prometheus Operator's CRDs: the operator
@@ -31,42 +25,16 @@ import (
 // once it is installed, without a restart.
 var _ = Describe("InferenceService with engine KEDA on a cluster without KEDA", Ordered, func() {
 	var (
-		env     *envtest.Environment
-		c       client.Client
-		writes  = &writeCounter{byNamespace: map[string]int{}}
-		stopMgr func()
+		env    *envtest.Environment
+		c      client.Client
+		writes = &writeCounter{byNamespace: map[string]int{}}
 	)
 	BeforeAll(func() {
-		env = &envtest.Environment{
-			CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases")},
-			ErrorIfCRDPathMissing: true,
-			BinaryAssetsDirectory: utils.ControlPlaneDir(),
-		}
-		cfg, err := env.Start()
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(env.Stop)
-		c, err = client.New(cfg, client.Options{Scheme: scheme})
-		Expect(err).NotTo(HaveOccurred())
-
-		optional, err := ServedOptionalKinds(cfg)
+		env, c = startCluster()
+		optional, err := ServedOptionalKinds(env.Config)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(optional).To(BeEmpty())
-		mgrCfg := rest.CopyConfig(cfg)
-		mgrCfg.Wrap(writes.wrap)
-		mgr, err := ctrl.NewManager(mgrCfg, ctrl.Options{
-			Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"}, Cache: CacheOptions(nil, optional...), Client: ClientOptions(),
-			// The suite's own manager runs a controller of the same name in this process.
-			Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-		})
-		Expect(err).NotTo(HaveOccurred(), "the manager must start without KEDA's CRDs")
-		Expect(NewInferenceServiceReconciler(mgr, render.Config{}, 2).SetupWithManager(mgr)).To(Succeed())
-		mgrCtx, cancelMgr := context2()
-		stopMgr = cancelMgr
-		DeferCleanup(func() { stopMgr() })
-		go func() {
-			defer GinkgoRecover()
-			Expect(mgr.Start(mgrCtx)).To(Succeed())
-		}()
+		startManager(extraManager{config: env.Config, wrap: writes.wrap})
 	})
 
 	It("reconciles a service that does not ask for KEDA without asking the API server for KEDA's kinds", func() {
@@ -151,6 +119,3 @@ var _ = Describe("InferenceService with engine KEDA on a cluster without KEDA", 
 		}, 30*time.Second).Should(Succeed())
 	})
 })
-
-// context2 is a cancellable context for a manager of its own.
-func context2() (context.Context, context.CancelFunc) { return context.WithCancel(ctx) }

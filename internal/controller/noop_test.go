@@ -1,7 +1,6 @@
 package controller
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -18,16 +17,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
-	"github.com/inferenceops/inference-operator/internal/render"
 )
 
 var _ = Describe("an InferenceService whose children are already in shape", func() {
@@ -151,30 +145,8 @@ var _ = Describe("an InferenceService whose children are already in shape", func
 func startCountingManager(namespace string) *reconcileCounter {
 	GinkgoHelper()
 	counter := &reconcileCounter{counts: map[types.NamespacedName]int{}}
-	mgrCfg := rest.CopyConfig(cfg)
-	mgrCfg.Wrap(managerWrites.wrap)
-	mgr, err := ctrl.NewManager(mgrCfg, ctrl.Options{
-		Scheme:  scheme,
-		Logger:  logr.New(&countingLogSink{counter: counter, forward: logf.Log.WithName("counting-manager").GetSink()}),
-		Metrics: metricsserver.Options{BindAddress: "0"},
-		Cache:   CacheOptions([]string{namespace}),
-		Client:  ClientOptions(),
-		// The suite manager already runs a controller named "inferenceservice".
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-	})
-	Expect(err).NotTo(HaveOccurred())
-	Expect(NewInferenceServiceReconciler(mgr, render.Config{}, 2).SetupWithManager(mgr)).To(Succeed())
-	mgrCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer GinkgoRecover()
-		defer close(done)
-		Expect(mgr.Start(mgrCtx)).To(Succeed())
-	}()
-	DeferCleanup(func() {
-		stop()
-		<-done
-	})
+	logger := logr.New(&countingLogSink{counter: counter, forward: logf.Log.WithName("counting-manager").GetSink()})
+	startManager(extraManager{namespaces: []string{namespace}, wrap: managerWrites.wrap, logger: &logger})
 	return counter
 }
 

@@ -1,9 +1,6 @@
 package controller
 
 import (
-	"context"
-	"path/filepath"
-
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
@@ -11,16 +8,13 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
 	"github.com/inferenceops/inference-operator/internal/render"
-	"github.com/inferenceops/inference-operator/test/utils"
 )
 
 // The operator's --default-pod-monitor (render.Config.DefaultPodMonitor), on a cluster of
@@ -36,23 +30,7 @@ var _ = Describe("The operator's default PodMonitor (--default-pod-monitor)", Or
 	// startOperator runs the controller with cfg until the returned function stops it
 	// (and waits until it has stopped, so that two never run at once).
 	startOperator := func(cfg render.Config) (stop func()) {
-		mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-			Scheme: scheme, Metrics: metricsserver.Options{BindAddress: "0"},
-			Cache:  CacheOptions(nil, render.ScaledObjectGVK, render.PodMonitorGVK),
-			Client: ClientOptions(),
-			// The suite's own manager runs a controller of the same name in this process.
-			Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-		})
-		Expect(err).NotTo(HaveOccurred())
-		Expect(NewInferenceServiceReconciler(mgr, cfg, 2).SetupWithManager(mgr)).To(Succeed())
-		mgrCtx, cancelMgr := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() {
-			defer GinkgoRecover()
-			defer close(done)
-			Expect(mgr.Start(mgrCtx)).To(Succeed())
-		}()
-		return func() { cancelMgr(); <-done }
+		return startManager(extraManager{config: env.Config, optional: []schema.GroupVersionKind{render.ScaledObjectGVK, render.PodMonitorGVK}, render: cfg})
 	}
 	key := func(name string) client.ObjectKey { return client.ObjectKey{Namespace: namespace, Name: name} }
 	getPodMonitor := func(name string) (*unstructured.Unstructured, error) {
@@ -86,16 +64,7 @@ var _ = Describe("The operator's default PodMonitor (--default-pod-monitor)", Or
 	}
 
 	BeforeAll(func() {
-		env = &envtest.Environment{
-			CRDDirectoryPaths:     []string{filepath.Join("..", "..", "config", "crd", "bases"), filepath.Join("..", "..", "test", "crds")},
-			ErrorIfCRDPathMissing: true,
-			BinaryAssetsDirectory: utils.ControlPlaneDir(),
-		}
-		_, err := env.Start()
-		Expect(err).NotTo(HaveOccurred())
-		DeferCleanup(env.Stop)
-		c, err = client.New(env.Config, client.Options{Scheme: scheme})
-		Expect(err).NotTo(HaveOccurred())
+		env, c = startCluster("test/crds")
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "default-pod-monitor-"}}
 		Expect(c.Create(ctx, ns)).To(Succeed())
 		namespace = ns.Name

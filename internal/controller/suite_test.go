@@ -9,17 +9,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -222,3 +226,89 @@ func namespaceOf(path string) string {
 type roundTripperFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripperFunc) RoundTrip(req *http.Request) (*http.Response, error) { return f(req) }
+
+// extraManager describes a manager a spec runs beside the suite's own, as a second
+// operator process would: on another cluster, with other flags, or counted on its own.
+type extraManager struct {
+	// config is the cluster's; nil is the suite's cluster.
+	config *rest.Config
+	// namespaces limits the cache (and so the operator) to these; nil watches all.
+	namespaces []string
+	// optional are the optional kinds served on the cluster (ServedOptionalKinds).
+	optional []schema.GroupVersionKind
+	// wrap, if set, wraps the manager's transport (a writeCounter's wrap).
+	wrap func(http.RoundTripper) http.RoundTripper
+	// logger, if set, replaces the suite's logger.
+	logger *logr.Logger
+	// render is the builders' configuration (the manager's flags that reach them).
+	render render.Config
+	// reconciler, if set, changes the reconciler before it is set up.
+	reconciler func(*InferenceServiceReconciler)
+}
+
+// startManager runs the manager m describes until the returned function stops it. The
+// function waits until the manager has stopped, so that two never run at once, and runs
+// at the end of the spec (or container) anyway.
+func startManager(m extraManager) (stop func()) {
+	GinkgoHelper()
+	restCfg := m.config
+	if restCfg == nil {
+		restCfg = cfg
+	}
+	restCfg = rest.CopyConfig(restCfg)
+	if m.wrap != nil {
+		restCfg.Wrap(m.wrap)
+	}
+	opts := ctrl.Options{
+		Scheme:  scheme,
+		Metrics: metricsserver.Options{BindAddress: "0"},
+		Cache:   CacheOptions(m.namespaces, m.optional...),
+		Client:  ClientOptions(),
+		// The suite's own manager runs a controller of the same name in this process.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	}
+	if m.logger != nil {
+		opts.Logger = *m.logger
+	}
+	mgr, err := ctrl.NewManager(restCfg, opts)
+	Expect(err).NotTo(HaveOccurred())
+	r := NewInferenceServiceReconciler(mgr, m.render, 2)
+	if m.reconciler != nil {
+		m.reconciler(r)
+	}
+	Expect(r.SetupWithManager(mgr)).To(Succeed())
+	mgrCtx, cancelMgr := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer GinkgoRecover()
+		defer close(done)
+		Expect(mgr.Start(mgrCtx)).To(Succeed())
+	}()
+	var once sync.Once
+	stop = func() { once.Do(func() { cancelMgr(); <-done }) }
+	DeferCleanup(stop)
+	return stop
+}
+
+// startCluster starts a control plane of its own (etcd and kube-apiserver) with the
+// operator's CRD and those of crdDirs (paths from the repository's root), for a spec
+// whose cluster must differ from the suite's or must not see the suite's manager. It is
+// stopped at the end of the spec (or container).
+func startCluster(crdDirs ...string) (*envtest.Environment, client.Client) {
+	GinkgoHelper()
+	paths := []string{filepath.Join("..", "..", "config", "crd", "bases")}
+	for _, dir := range crdDirs {
+		paths = append(paths, filepath.Join("..", "..", dir))
+	}
+	env := &envtest.Environment{
+		CRDDirectoryPaths:     paths,
+		ErrorIfCRDPathMissing: true,
+		BinaryAssetsDirectory: utils.ControlPlaneDir(),
+	}
+	_, err := env.Start()
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(env.Stop)
+	c, err := client.New(env.Config, client.Options{Scheme: scheme})
+	Expect(err).NotTo(HaveOccurred())
+	return env, c
+}
