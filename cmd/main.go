@@ -54,6 +54,7 @@ func main() {
 		clusterDomain           string
 		prometheusAddress       string
 		watchPods               bool
+		metricStatusInterval    time.Duration
 		defaultPodMonitor       bool
 		leaseDuration           time.Duration
 		renewDeadline           time.Duration
@@ -98,6 +99,10 @@ func main() {
 		"trimmed in the cache) to report PodsSchedulable and to let spec.rollout.policy Auto see a surge pod that waits "+
 		"for a GPU. false: no pod informer and no pod reads (the ClusterRole's pod rule may then go); "+
 		"PodsSchedulable is not reported and Auto rolls out as Surge.")
+	flag.DurationVar(&metricStatusInterval, "metric-status-interval", time.Minute, "The shortest time between two "+
+		"status writes of one InferenceService that change only its autoscaler's metric values (status.currentMetrics, "+
+		"status.targets, status.scaling.limitingMetric and limitingRatio). Conditions, replica counts and scale events "+
+		"are written at once. 0 writes every change.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -156,6 +161,7 @@ func main() {
 	reconciler := controller.NewInferenceServiceReconciler(mgr, renderConfig, maxConcurrentReconciles)
 	reconciler.Metrics = metrics.NewRecorder(nil)
 	reconciler.NoPodWatch = !watchPods
+	reconciler.MetricStatusInterval = metricStatusInterval
 	ctrlmetrics.Registry.MustRegister(reconciler.Metrics)
 	if err := reconciler.SetupWithManager(mgr); err != nil {
 		setupLog.Error(err, "Unable to create the controller", "controller", "InferenceService")
@@ -173,7 +179,8 @@ func main() {
 
 	setupLog.Info("Starting the manager", "watchNamespaces", watchNamespaces, "qps", kubeAPIQPS,
 		"burst", kubeAPIBurst, "maxConcurrentReconciles", maxConcurrentReconciles, "clusterDomain", clusterDomain,
-		"prometheusAddress", prometheusAddress, "defaultPodMonitor", defaultPodMonitor, "watchPods", watchPods)
+		"prometheusAddress", prometheusAddress, "defaultPodMonitor", defaultPodMonitor, "watchPods", watchPods,
+		"metricStatusInterval", metricStatusInterval)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		setupLog.Error(err, "Problem running the manager")
 		os.Exit(1)

@@ -67,6 +67,7 @@ refused "an unknown top-level key" "additional properties 'replica' not allowed"
 refused "an unknown nested key" "additional properties 'enable' not allowed" --set metrics.serviceMonitor.enable=true
 refused "image.pullPolicy: Sometimes" "at '/image/pullPolicy'" --set image.pullPolicy=Sometimes
 refused "watchNamespaces: [Team_A]" "at '/watchNamespaces/0'" --set 'watchNamespaces={Team_A}'
+refused "metricStatusInterval: soon" "at '/metricStatusInterval'" --set metricStatusInterval=soon
 refused "leaderElection.leaseDuration: 15 (no unit)" "at '/leaderElection/leaseDuration'" --set-string leaderElection.leaseDuration=15
 refused "maxConcurrentReconciles: 0" "at '/maxConcurrentReconciles'" --set maxConcurrentReconciles=0
 refused "metrics.port: 70000" "at '/metrics/port'" --set metrics.port=70000
@@ -94,7 +95,7 @@ expect_line "image: \"inference-operator:$(awk '$1 == "appVersion:" {gsub(/"/, "
 for arg in --leader-elect --metrics-bind-address=:8443 --metrics-secure=true --zap-log-level=info \
 	--kube-api-qps=50 --kube-api-burst=100 --max-concurrent-reconciles=4 --leader-election-lease-duration=15s \
 	--cluster-domain=cluster.local --prometheus-address=http://prometheus.monitoring.svc:9090 \
-	--default-pod-monitor=false --watch-pods=true; do
+	--default-pod-monitor=false --watch-pods=true --metric-status-interval=1m; do
 	expect_line "- ${arg}" "the manager runs with ${arg}"
 done
 expect_no_line "--watch-namespaces" "no --watch-namespaces"
@@ -146,7 +147,8 @@ out="$(render -f "${chart}/ci/full-values.yaml")"
 for arg in --leader-election-namespace=chart-leases --watch-namespaces=chart-team-a,chart-team-b --zap-log-level=2 \
 	--kube-api-qps=25.5 --max-concurrent-reconciles=8 --health-probe-bind-address=:9440 --metrics-bind-address=:9443 \
 	--enable-http2=true --zap-encoder=console --zap-devel=false --cluster-domain=cluster.example \
-	--prometheus-address=http://prometheus-operated.monitoring.svc:9090 --default-pod-monitor=true --watch-pods=false; do
+	--prometheus-address=http://prometheus-operated.monitoring.svc:9090 --default-pod-monitor=true --watch-pods=false \
+	--metric-status-interval=30s; do
 	expect_line "- ${arg}" "the manager runs with ${arg}"
 done
 expect_count 1 ServiceMonitor inference-operator-full-metrics-monitor "a ServiceMonitor"

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -60,6 +61,12 @@ type InferenceServiceReconciler struct {
 	// informer, no pod read. PodsSchedulable is then not reported, and the rollout
 	// policy Auto, which cannot see a surge pod starved of a GPU, rolls out as Surge.
 	NoPodWatch bool
+	// MetricStatusInterval is the shortest time between two status writes of one
+	// InferenceService that change only its metric values (the manager's
+	// --metric-status-interval); 0 writes every change. See writeStatus.
+	MetricStatusInterval time.Duration
+	// Clock tells the time of status writes; nil is the real clock.
+	Clock clock.PassiveClock
 
 	// written remembers the last status this reconciler wrote for each InferenceService.
 	written statusMemo
@@ -115,7 +122,8 @@ func (r *InferenceServiceReconciler) Reconcile(ctx context.Context, req ctrl.Req
 
 	status := computeStatus(isvc, obs, r.Config)
 	r.Metrics.Observe(req.NamespacedName, &status, render.Autoscaling(isvc) != nil)
-	if err := r.writeStatus(ctx, isvc, status); err != nil {
+	heldBack, err := r.writeStatus(ctx, isvc, status)
+	if err != nil {
 		return ctrl.Result{}, errors.Join(reconcileErr, err)
 	}
 
@@ -123,15 +131,32 @@ func (r *InferenceServiceReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	switch {
 	case obs.blocked != nil && (obs.blocked.reason == servingv1alpha1.ReasonResourceConflict || obs.blocked.reason == servingv1alpha1.ReasonKEDAMissing):
 		// Neither the conflicting object nor a CRD installed later sends this operator an event.
-		return ctrl.Result{RequeueAfter: conflictRecheckInterval}, nil
+		return ctrl.Result{RequeueAfter: sooner(conflictRecheckInterval, heldBack)}, nil
 	case errors.As(reconcileErr, &previous):
-		return ctrl.Result{RequeueAfter: previousChildRecheckInterval}, nil
+		return ctrl.Result{RequeueAfter: sooner(previousChildRecheckInterval, heldBack)}, nil
 	case refused(reconcileErr):
 		// The API server refused a child built from this spec; retrying the same spec
 		// cannot help, and a spec change triggers a new reconcile anyway.
 		return ctrl.Result{}, reconcile.TerminalError(reconcileErr)
+	case reconcileErr != nil:
+		return ctrl.Result{}, reconcileErr
 	}
-	return ctrl.Result{}, reconcileErr
+	return ctrl.Result{RequeueAfter: heldBack}, nil
+}
+
+// sooner returns the shorter of two requeue delays, where 0 means none.
+func sooner(a, b time.Duration) time.Duration {
+	if a == 0 || (b != 0 && b < a) {
+		return b
+	}
+	return a
+}
+
+func (r *InferenceServiceReconciler) clock() clock.PassiveClock {
+	if r.Clock == nil {
+		return clock.RealClock{}
+	}
+	return r.Clock
 }
 
 // reconcileChildren reads every child from the cache, then deletes those the spec no

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -21,32 +22,45 @@ import (
 )
 
 // writeStatus patches the status subresource when, and only when, it changed, and
-// records an event when the Ready condition changes.
+// records an event when the Ready condition changes. It returns after how long the
+// InferenceService must be reconciled again for a write it held back (0: none).
 //
 // isvc comes from the cache, which may not hold the operator's previous status write
 // yet: every child it creates triggers a reconcile within milliseconds. Two things make
 // that harmless. A status equal to the one this reconciler just wrote over the very
 // status the cache still shows is not written again. And the patch replaces the whole
 // status, so it does not depend on the stale copy it is computed from.
-func (r *InferenceServiceReconciler) writeStatus(ctx context.Context, isvc *servingv1alpha1.InferenceService, status servingv1alpha1.InferenceServiceStatus) error {
+//
+// A change of metric values alone (see metricsOnly) is written at most once per
+// MetricStatusInterval: a live HorizontalPodAutoscaler rewrites its currentMetrics at
+// every sync (15 s), and mirroring each would cost the API server a write per
+// InferenceService every 15 s for figures "kubectl get hpa" shows anyway. Anything else
+// (a condition, a replica count, a scale event, the observed generation) is written at once.
+func (r *InferenceServiceReconciler) writeStatus(ctx context.Context, isvc *servingv1alpha1.InferenceService, status servingv1alpha1.InferenceServiceStatus) (time.Duration, error) {
 	if equality.Semantic.DeepEqual(isvc.Status, status) {
-		return nil
+		return 0, nil
 	}
 	key := client.ObjectKeyFromObject(isvc)
 	write := statusWrite{uid: isvc.UID, over: digestStatus(isvc.Status), wrote: digestStatus(status)}
-	if r.written.get(key) == write {
-		return nil
+	last, at := r.written.get(key)
+	if last == write {
+		return 0, nil
+	}
+	if r.MetricStatusInterval > 0 && last.uid == isvc.UID && metricsOnly(isvc.Status, status) {
+		if wait := r.MetricStatusInterval - r.clock().Since(at); wait > 0 {
+			return wait, nil
+		}
 	}
 
 	patch, err := statusPatch(status)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	before := meta.FindStatusCondition(isvc.Status.Conditions, servingv1alpha1.ConditionReady)
 	if err := r.Status().Patch(ctx, isvc, client.RawPatch(types.MergePatchType, patch), client.FieldOwner(FieldOwner)); err != nil {
-		return fmt.Errorf("writing status of InferenceService %s: %w", key, err)
+		return 0, fmt.Errorf("writing status of InferenceService %s: %w", key, err)
 	}
-	r.written.set(key, write)
+	r.written.set(key, write, r.clock().Now())
 
 	after := meta.FindStatusCondition(status.Conditions, servingv1alpha1.ConditionReady)
 	eventType := readyEventType(after.Reason)
@@ -57,7 +71,33 @@ func (r *InferenceServiceReconciler) writeStatus(ctx context.Context, isvc *serv
 	case before == nil || before.Status != after.Status || before.Reason != after.Reason:
 		r.recordReadyEvent(ctx, isvc, eventType, after.Status == metav1.ConditionTrue, after.Reason, after.Message)
 	}
-	return nil
+	return 0, nil
+}
+
+// metricsOnly tells whether next differs from previous in the autoscaler's metric values
+// alone: status.currentMetrics, status.targets and status.scaling's limitingMetric and
+// limitingRatio, with the same metrics present on both sides and every value known. A
+// metric that appears, disappears or becomes unknown is news and is written at once.
+func metricsOnly(previous, next servingv1alpha1.InferenceServiceStatus) bool {
+	if len(previous.CurrentMetrics) == 0 || len(previous.CurrentMetrics) != len(next.CurrentMetrics) ||
+		strings.Contains(previous.Targets, unknownValue) || strings.Contains(next.Targets, unknownValue) {
+		return false
+	}
+	return equality.Semantic.DeepEqual(withoutMetricValues(previous), withoutMetricValues(next))
+}
+
+// withoutMetricValues returns a copy of status with the fields metricsOnly ignores cleared.
+func withoutMetricValues(status servingv1alpha1.InferenceServiceStatus) servingv1alpha1.InferenceServiceStatus {
+	out := *status.DeepCopy()
+	out.CurrentMetrics = nil
+	out.Targets = ""
+	if out.Scaling != nil {
+		out.Scaling.LimitingMetric, out.Scaling.LimitingRatio = "", ""
+		if out.Scaling.LastScale == "" && len(out.Scaling.Events) == 0 {
+			out.Scaling = nil
+		}
+	}
+	return out
 }
 
 // statusPatch returns a JSON merge patch that sets the status to exactly status: every
@@ -114,26 +154,32 @@ type statusWrite struct {
 	over, wrote [sha256.Size]byte
 }
 
-// statusMemo holds the last statusWrite of each InferenceService. An entry costs about
-// a hundred bytes and is dropped when the InferenceService is gone.
+// statusMemo holds the last statusWrite of each InferenceService and when it was sent.
+// An entry costs about a hundred bytes and is dropped when the InferenceService is gone.
 type statusMemo struct {
 	mu     sync.Mutex
-	writes map[types.NamespacedName]statusWrite
+	writes map[types.NamespacedName]memoEntry
 }
 
-func (m *statusMemo) get(key types.NamespacedName) statusWrite {
+type memoEntry struct {
+	write statusWrite
+	at    time.Time
+}
+
+func (m *statusMemo) get(key types.NamespacedName) (statusWrite, time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.writes[key]
+	e := m.writes[key]
+	return e.write, e.at
 }
 
-func (m *statusMemo) set(key types.NamespacedName, w statusWrite) {
+func (m *statusMemo) set(key types.NamespacedName, w statusWrite, at time.Time) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.writes == nil {
-		m.writes = map[types.NamespacedName]statusWrite{}
+		m.writes = map[types.NamespacedName]memoEntry{}
 	}
-	m.writes[key] = w
+	m.writes[key] = memoEntry{write: w, at: at}
 }
 
 func (m *statusMemo) forget(key types.NamespacedName) {
