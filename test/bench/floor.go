@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	appsv1client "k8s.io/client-go/kubernetes/typed/apps/v1"
 	autoscalingv2client "k8s.io/client-go/kubernetes/typed/autoscaling/v2"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -23,9 +25,13 @@ import (
 // weigh the same as the operator's.
 const floorManagedBy = "bench-floor-client"
 
-// runFloor is the raw floor of figure 1: a plain client-go program that creates the same N
-// Deployments, N Services and N HPAs the operator would, with the operator's client
-// settings, and nothing else (no reads, no status). It returns how long that took.
+// runFloor is the raw floor of figure 1: a plain client-go program that does what the job
+// must write and nothing else: it creates the same N Deployments, N Services and N HPAs
+// the operator would and writes each InferenceService's status once (a merge patch of
+// the status subresource, as the operator's), with the operator's client settings. No
+// read, no apply. It returns how long that took. The N InferenceServices whose status it
+// writes are created before its clock starts and deleted after it stops, so that no
+// manager started later on the same API server sees them.
 //
 // "The same QPS/burst" is meant the way the manager applies it: controller-runtime builds
 // one REST client, with its own token bucket, for every kind, so --kube-api-qps limits
@@ -34,7 +40,7 @@ const floorManagedBy = "bench-floor-client"
 // single token bucket would make the floor slower than the operator's limits allow.
 // s.Workers goroutines each create one object's three children in turn, as a reconcile
 // does.
-func runFloor(ctx context.Context, admin *rest.Config, c client.Client, namespace string, n int, s setting) (time.Duration, error) {
+func runFloor(ctx context.Context, admin *rest.Config, c client.Client, namespace string, n int, s setting) (_ time.Duration, err error) {
 	template, err := defaultedInferenceService(ctx, c, namespace)
 	if err != nil {
 		return 0, err
@@ -53,6 +59,18 @@ func runFloor(ctx context.Context, admin *rest.Config, c client.Client, namespac
 	if err != nil {
 		return 0, err
 	}
+	statusClient, err := client.New(cfg, client.Options{Scheme: c.Scheme()})
+	if err != nil {
+		return 0, err
+	}
+	if err := createInferenceServices(ctx, c, namespace, "floor", 0, n, s.Workers); err != nil {
+		return 0, err
+	}
+	defer func() {
+		if delErr := c.DeleteAllOf(context.WithoutCancel(ctx), &servingv1alpha1.InferenceService{}, client.InNamespace(namespace)); delErr != nil && err == nil {
+			err = fmt.Errorf("deleting the floor's InferenceServices: %w", delErr)
+		}
+	}()
 
 	start := time.Now()
 	err = parallel(ctx, n, s.Workers, func(ctx context.Context, i int) error {
@@ -72,12 +90,46 @@ func runFloor(ctx context.Context, admin *rest.Config, c client.Client, namespac
 		if _, err := autoscaling.HorizontalPodAutoscalers(namespace).Create(ctx, hpa, metav1.CreateOptions{}); err != nil {
 			return fmt.Errorf("creating HPA %s: %w", hpa.Name, err)
 		}
+		patch, err := json.Marshal(map[string]any{"status": floorStatus(isvc)})
+		if err != nil {
+			return err
+		}
+		if err := statusClient.Status().Patch(ctx, isvc, client.RawPatch(types.MergePatchType, patch)); err != nil {
+			return fmt.Errorf("writing the status of InferenceService %s: %w", isvc.Name, err)
+		}
 		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("floor: %w", err)
 	}
 	return time.Since(start), nil
+}
+
+// floorStatus is the status the floor writes for isvc: the fields and conditions the
+// operator's first status write of a new InferenceService carries (no pod yet), in the
+// same words, so that the floor's write weighs what the operator's does.
+func floorStatus(isvc *servingv1alpha1.InferenceService) servingv1alpha1.InferenceServiceStatus {
+	now := metav1.Now()
+	condition := func(t string, status metav1.ConditionStatus, reason, message string) metav1.Condition {
+		return metav1.Condition{Type: t, Status: status, ObservedGeneration: isvc.Generation, LastTransitionTime: now, Reason: reason, Message: message}
+	}
+	pending := "the Deployment has not reported on the current pod template yet"
+	return servingv1alpha1.InferenceServiceStatus{
+		ObservedGeneration: isvc.Generation,
+		Conditions: []metav1.Condition{
+			condition(servingv1alpha1.ConditionReady, metav1.ConditionFalse, servingv1alpha1.ReasonDeploymentPending, pending),
+			condition(servingv1alpha1.ConditionAvailable, metav1.ConditionFalse, servingv1alpha1.ReasonDeploymentPending, pending),
+			condition(servingv1alpha1.ConditionProgressing, metav1.ConditionTrue, servingv1alpha1.ReasonRolloutInProgress, pending),
+			condition(servingv1alpha1.ConditionReconciling, metav1.ConditionTrue, servingv1alpha1.ReasonDeploymentPending, pending),
+		},
+		DesiredReplicas: 1,
+		MinReplicas:     1,
+		MaxReplicas:     isvc.Spec.Autoscaling.MaxReplicas,
+		Targets:         "cpu: <unknown>/80%",
+		Selector:        "app.kubernetes.io/instance=" + isvc.Name + ",app.kubernetes.io/name=inferenceservice",
+		URL:             "http://" + isvc.Name + "." + isvc.Namespace + ".svc.cluster.local:80",
+		RenderRevision:  1,
+	}
 }
 
 // defaultedInferenceService returns the benchmark's InferenceService as the API server
