@@ -10,12 +10,9 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
-	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
@@ -28,17 +25,7 @@ import (
 func TestMetricValuesAreWrittenAtMostOncePerInterval(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	s := runtime.NewScheme()
-	g.Expect(servingv1alpha1.AddToScheme(s)).To(Succeed())
-	patches := 0
-	c := fake.NewClientBuilder().WithScheme(s).
-		WithObjects(isvcFixture()).WithStatusSubresource(&servingv1alpha1.InferenceService{}).
-		WithInterceptorFuncs(interceptor.Funcs{
-			SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
-				patches++
-				return c.SubResource(sub).Patch(ctx, obj, patch, opts...)
-			},
-		}).Build()
+	c, patches := statusPatchCounter(g)
 	clk := clocktesting.NewFakePassiveClock(time.Date(2026, 12, 1, 20, 0, 0, 0, time.UTC))
 	r := &InferenceServiceReconciler{Client: c, Recorder: events.NewFakeRecorder(100), MetricStatusInterval: time.Minute, Clock: clk}
 
@@ -66,26 +53,26 @@ func TestMetricValuesAreWrittenAtMostOncePerInterval(t *testing.T) {
 
 	g.Expect(reconcile(50)).To(BeZero())
 	g.Expect(shown().Targets).To(Equal("cpu: 50%/50%"), "the first status is written at once")
-	g.Expect(patches).To(Equal(1))
+	g.Expect(*patches).To(Equal(1))
 
 	after(15 * time.Second)
 	g.Expect(reconcile(60)).To(Equal(45*time.Second), "the next metric value waits for the rest of the interval")
 	after(15 * time.Second)
 	g.Expect(reconcile(70)).To(Equal(30 * time.Second))
 	g.Expect(shown().Targets).To(Equal("cpu: 50%/50%"))
-	g.Expect(patches).To(Equal(1), "no write for metric values within the interval")
+	g.Expect(*patches).To(Equal(1), "no write for metric values within the interval")
 
 	after(30 * time.Second)
 	g.Expect(reconcile(70)).To(BeZero())
 	g.Expect(shown().Targets).To(Equal("cpu: 70%/50%"), "the newest value once the interval is over")
 	g.Expect(shown().Scaling.LimitingRatio).To(Equal("1.40"))
-	g.Expect(patches).To(Equal(2))
+	g.Expect(*patches).To(Equal(2))
 
 	after(time.Second)
 	g.Expect(reconcile(75, func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Status.DesiredReplicas = 4 })).To(BeZero())
 	g.Expect(shown().DesiredReplicas).To(Equal(int32(4)), "a new desired count is written at once")
 	g.Expect(shown().Targets).To(Equal("cpu: 75%/50%"), "with the metric value of the moment")
-	g.Expect(patches).To(Equal(3))
+	g.Expect(*patches).To(Equal(3))
 
 	after(time.Second)
 	g.Expect(reconcile(0, func(h *autoscalingv2.HorizontalPodAutoscaler) {
@@ -93,18 +80,18 @@ func TestMetricValuesAreWrittenAtMostOncePerInterval(t *testing.T) {
 		h.Status.CurrentMetrics = nil
 	})).To(BeZero())
 	g.Expect(shown().Targets).To(Equal("cpu: <unknown>/50%"), "a metric gone is written at once")
-	g.Expect(patches).To(Equal(4))
+	g.Expect(*patches).To(Equal(4))
 
 	after(time.Second)
 	g.Expect(reconcile(40, func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Status.DesiredReplicas = 4 })).To(BeZero())
 	g.Expect(shown().Targets).To(Equal("cpu: 40%/50%"), "and one that comes back")
-	g.Expect(patches).To(Equal(5))
+	g.Expect(*patches).To(Equal(5))
 
 	r.MetricStatusInterval = 0
 	after(time.Second)
 	g.Expect(reconcile(41, func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Status.DesiredReplicas = 4 })).To(BeZero())
 	g.Expect(shown().Targets).To(Equal("cpu: 41%/50%"), "an interval of 0 writes every change")
-	g.Expect(patches).To(Equal(6))
+	g.Expect(*patches).To(Equal(6))
 }
 
 // The same on a real API server, with the HPA's status written by hand the way the HPA

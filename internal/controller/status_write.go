@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -28,7 +29,9 @@ import (
 // isvc comes from the cache, which may not hold the operator's previous status write
 // yet: every child it creates triggers a reconcile within milliseconds. Two things make
 // that harmless. A status equal to the one this reconciler just wrote over the very
-// status the cache still shows is not written again. And the patch replaces the whole
+// status the cache still shows is not written again, even when its conditions carry a
+// later lastTransitionTime (computed from the stale copy, a condition is new again, and
+// about one reconcile in ten falls in the next second). And the patch replaces the whole
 // status, so it does not depend on the stale copy it is computed from.
 //
 // A change of metric values alone (see metricsOnly) is written at most once per
@@ -41,7 +44,7 @@ func (r *InferenceServiceReconciler) writeStatus(ctx context.Context, isvc *serv
 		return 0, nil
 	}
 	key := client.ObjectKeyFromObject(isvc)
-	write := statusWrite{uid: isvc.UID, over: digestStatus(isvc.Status), wrote: digestStatus(status)}
+	write := statusWrite{uid: isvc.UID, over: digestStatus(isvc.Status), content: digestContent(status)}
 	last, at := r.written.get(key)
 	if last == write {
 		return 0, nil
@@ -148,10 +151,10 @@ func (r *InferenceServiceReconciler) recordReadyEvent(ctx context.Context, isvc 
 }
 
 // statusWrite records one status write: over which status (as the cache showed it) it
-// wrote which, for which object.
+// wrote which (without the conditions' lastTransitionTime), for which object.
 type statusWrite struct {
-	uid         types.UID
-	over, wrote [sha256.Size]byte
+	uid           types.UID
+	over, content [sha256.Size]byte
 }
 
 // statusMemo holds the last statusWrite of each InferenceService and when it was sent.
@@ -191,4 +194,15 @@ func (m *statusMemo) forget(key types.NamespacedName) {
 func digestStatus(status servingv1alpha1.InferenceServiceStatus) [sha256.Size]byte {
 	raw, _ := json.Marshal(status)
 	return sha256.Sum256(raw)
+}
+
+// digestContent is digestStatus with every condition's lastTransitionTime left out.
+func digestContent(status servingv1alpha1.InferenceServiceStatus) [sha256.Size]byte {
+	if len(status.Conditions) > 0 {
+		status.Conditions = slices.Clone(status.Conditions)
+		for i := range status.Conditions {
+			status.Conditions[i].LastTransitionTime = metav1.Time{}
+		}
+	}
+	return digestStatus(status)
 }

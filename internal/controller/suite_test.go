@@ -296,7 +296,8 @@ func startManager(m extraManager) (stop func()) {
 // stopped at the end of the spec (or container).
 func startCluster(crdDirs ...string) (*envtest.Environment, client.Client) {
 	GinkgoHelper()
-	paths := []string{filepath.Join("..", "..", "config", "crd", "bases")}
+	paths := make([]string, 0, 1+len(crdDirs))
+	paths = append(paths, filepath.Join("..", "..", "config", "crd", "bases"))
 	for _, dir := range crdDirs {
 		paths = append(paths, filepath.Join("..", "..", dir))
 	}
