@@ -104,11 +104,14 @@ BENCH_FLAGS ?=
 # Figure 6 (the pod watch) runs kube-controller-manager, kube-scheduler and kwok, as the
 # simulated e2e cluster does; the kwok binary is the one make dev-cluster-tools builds.
 BENCH_KWOK = $(LOCALBIN)/dev-cluster/kwok-$(shell sed -n 's/^KWOK_VERSION="\(.*\)"$$/\1/p' hack/dev-cluster.sh)-$(shell go env GOOS)-$(shell go env GOARCH)/kwok
+# Figure 7 (the live autoscaler, issue 14) adds the HPA controller and the dev cluster's
+# metrics adapter, which make dev-cluster-tools builds too.
+BENCH_ADAPTER = $(LOCALBIN)/dev-cluster/metrics-adapter-$(shell awk '$$1 == "sigs.k8s.io/custom-metrics-apiserver" {print $$2; exit}' hack/tools/cluster/go.mod)-$(shell go env GOOS)-$(shell go env GOARCH)/metrics-adapter
 
 .PHONY: bench
-bench: control-plane dev-cluster-tools ## Print the benchmark figures (issues 6 and 13) for BENCH_N InferenceServices; results in bin/bench/.
+bench: control-plane dev-cluster-tools ## Print the benchmark figures (issues 6, 13 and 14) for BENCH_N InferenceServices; results in bin/bench/.
 	go build -o bin/manager ./cmd
-	KUBEBUILDER_ASSETS="$(KUBEBUILDER_ASSETS)" go run ./test/bench -n $(BENCH_N) -manager bin/manager -kwok $(BENCH_KWOK) $(BENCH_FLAGS)
+	KUBEBUILDER_ASSETS="$(KUBEBUILDER_ASSETS)" go run ./test/bench -n $(BENCH_N) -manager bin/manager -kwok $(BENCH_KWOK) -metrics-adapter $(BENCH_ADAPTER) $(BENCH_FLAGS)
 
 .PHONY: bench-smoke
 bench-smoke: control-plane ## Run the benchmark with a small N (CI, about 2 minutes); fails only on a hard invariant.

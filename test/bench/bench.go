@@ -82,7 +82,8 @@ func newBench(opts options) (*bench, error) {
 		Unrelated: opts.unrelated, KnobSettings: opts.settings, Timeout: opts.timeout.String(),
 		CreateWorkers: opts.createWorkers, Smoke: opts.smoke, Manager: opts.managerPath,
 		ServiceCIDR: serviceClusterIPRange, PodWatchRuns: opts.podWatchRuns, UnrelatedPods: opts.unrelatedPods,
-		PodWatchOnly: opts.podWatchOnly,
+		PodWatchOnly: opts.podWatchOnly, AutoscalerN: opts.autoscalerN, AutoscalerMinutes: opts.autoscalerMinutes,
+		AutoscalerBaselineMinutes: opts.autoscalerBaselineMinutes, AutoscalerOnly: opts.autoscalerOnly,
 	}}
 	return &bench{opts: opts, scheme: scheme, logDir: logDir, results: results}, nil
 }
@@ -96,12 +97,18 @@ func newBench(opts options) (*bench, error) {
 //   - memory points below that, on a fresh API server of their own;
 //   - figure 6 (the pod watch), on a fresh API server with the simulated cluster's
 //     controllers, scheduler and kwok, which make pods;
+//   - figure 7 (the live autoscaler), on a fresh API server with the same components, the
+//     HPA controller and the metrics adapter;
 //   - every other setting of figure 5, each on a fresh API server, so that each converges
 //     exactly N InferenceServices and no other.
 func (b *bench) run(ctx context.Context) error {
 	if b.opts.podWatchOnly {
 		progressf("Figure 6: the pod watch's memory at %d InferenceServices, %d unrelated pods", b.opts.n, b.opts.unrelatedPods)
 		return b.podWatch(ctx)
+	}
+	if b.opts.autoscalerOnly {
+		progressf("Figure 7: %d InferenceServices under the live autoscaler", b.opts.autoscalerN)
+		return b.autoscaler(ctx)
 	}
 	main, err := b.startCluster("main")
 	if err != nil {
@@ -132,6 +139,13 @@ func (b *bench) run(ctx context.Context) error {
 	if b.opts.podWatchRuns > 0 {
 		progressf("Figure 6: the pod watch's memory at %d InferenceServices, %d unrelated pods", b.opts.n, b.opts.unrelatedPods)
 		if err := b.podWatch(ctx); err != nil {
+			return err
+		}
+	}
+
+	if b.opts.autoscalerMinutes > 0 {
+		progressf("Figure 7: %d InferenceServices under the live autoscaler", b.opts.autoscalerN)
+		if err := b.autoscaler(ctx); err != nil {
 			return err
 		}
 	}
@@ -524,8 +538,13 @@ func (b *bench) knob(ctx context.Context, name string, s setting) (convergenceRu
 
 // startCluster starts a fresh control plane and keeps it for close.
 func (b *bench) startCluster(name string) (*cluster, error) {
+	return b.startClusterWith(name, nil)
+}
+
+// startClusterWith starts a fresh control plane with further kube-apiserver flags.
+func (b *bench) startClusterWith(name string, apiServerFlags map[string]string) (*cluster, error) {
 	start := time.Now()
-	c, err := startCluster(name, b.logDir, b.opts.crdDir, b.scheme)
+	c, err := startCluster(name, b.logDir, b.opts.crdDir, b.scheme, apiServerFlags)
 	if err != nil {
 		return nil, err
 	}

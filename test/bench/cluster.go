@@ -37,7 +37,9 @@ type cluster struct {
 }
 
 // startCluster starts a control plane named name; its output goes to logDir/NAME-control-plane.log.
-func startCluster(name, logDir, crdDir string, scheme *runtime.Scheme) (*cluster, error) {
+// apiServerFlags are further kube-apiserver flags (name without "--" -> value), such as
+// the audit log and the front proxy of figure 7.
+func startCluster(name, logDir, crdDir string, scheme *runtime.Scheme, apiServerFlags map[string]string) (*cluster, error) {
 	logFile, err := os.Create(filepath.Join(logDir, name+"-control-plane.log"))
 	if err != nil {
 		return nil, err
@@ -56,6 +58,9 @@ func startCluster(name, logDir, crdDir string, scheme *runtime.Scheme) (*cluster
 	apiServer := env.ControlPlane.GetAPIServer()
 	apiServer.Out, apiServer.Err = logFile, logFile
 	apiServer.Configure().Set("service-cluster-ip-range", serviceClusterIPRange)
+	for flagName, value := range apiServerFlags {
+		apiServer.Configure().Set(flagName, value)
+	}
 
 	c := &cluster{name: name, env: env, logFile: logFile}
 	cfg, err := env.Start()
@@ -85,16 +90,31 @@ func startCluster(name, logDir, crdDir string, scheme *runtime.Scheme) (*cluster
 // as a cluster admin would run it during a benchmark (the RBAC of the shipped ClusterRole
 // is tested elsewhere), and writes its kubeconfig.
 func (c *cluster) writeOperatorKubeconfig(logDir string) error {
-	user, err := c.env.AddUser(envtest.User{Name: "inference-operator", Groups: []string{"system:masters"}}, nil)
+	path, err := c.writeUserKubeconfig(logDir, operatorUser)
+	c.kubeconfig = path
+	return err
+}
+
+// operatorUser is the user name of the manager's client certificate; figure 7's audit
+// log tells the manager's requests apart by it.
+const operatorUser = "inference-operator"
+
+// writeUserKubeconfig provisions a user in system:masters and writes its kubeconfig to
+// logDir/CLUSTER[-USER].kubeconfig, returning the path.
+func (c *cluster) writeUserKubeconfig(logDir, userName string) (string, error) {
+	user, err := c.env.AddUser(envtest.User{Name: userName, Groups: []string{"system:masters"}}, nil)
 	if err != nil {
-		return fmt.Errorf("provisioning the operator's user: %w", err)
+		return "", fmt.Errorf("provisioning the user %s: %w", userName, err)
 	}
 	content, err := user.KubeConfig()
 	if err != nil {
-		return fmt.Errorf("writing the operator's kubeconfig: %w", err)
+		return "", fmt.Errorf("writing the kubeconfig of %s: %w", userName, err)
 	}
-	c.kubeconfig = filepath.Join(logDir, c.name+".kubeconfig")
-	return os.WriteFile(c.kubeconfig, content, 0o600)
+	path := filepath.Join(logDir, c.name+".kubeconfig")
+	if userName != operatorUser {
+		path = filepath.Join(logDir, c.name+"-"+userName+".kubeconfig")
+	}
+	return path, os.WriteFile(path, content, 0o600)
 }
 
 // stop stops kube-apiserver and etcd and removes their data.

@@ -1,6 +1,6 @@
 // Command bench measures the inference operator the way issue #6 asks: it starts a fresh
 // local control plane (envtest's etcd and kube-apiserver), runs the real manager binary
-// against it as a child process, and prints six figures side by side with their goals:
+// against it as a child process, and prints seven figures side by side with their goals:
 //
 //  1. convergence of N InferenceServices against a raw client-go floor on the same API server;
 //  2. per-CR latency (p50, p99) into an idle operator with N already converged;
@@ -8,11 +8,15 @@
 //  4. memory (peak RSS, RSS, Go heap) at several N, and RSS growth under unrelated objects;
 //  5. convergence time for several client QPS/burst and worker settings;
 //  6. the memory the pod watch costs (issue #13): peak RSS of the manager with and without
-//     --watch-pods, on a cluster that runs the services' pods and unrelated ones (sim.go).
+//     --watch-pods, on a cluster that runs the services' pods and unrelated ones (sim.go);
+//  7. the cost under a live autoscaler (issue #14's figure 4): the status writes and the
+//     staleness of the metric values with the real HPA controller and a metrics adapter
+//     (autoscaler.go), at the manager's default and with --metric-status-interval=0.
 //
 // It writes the figures as Markdown and JSON under bin/bench/ and exits non-zero only when
 // a hard invariant breaks (convergence not reached in time, children missing, writes on a
-// no-op restart). A goal that is missed prints MISS and does not fail the run.
+// no-op restart, a write to a child under the live autoscaler). A goal that is missed
+// prints MISS and does not fail the run.
 //
 // Run it through the Makefile, which builds the manager and points envtest at the
 // control-plane binaries:

@@ -39,6 +39,14 @@ type options struct {
 	kwokPath      string
 	kwokStages    string
 	podWatchOnly  bool
+	// Figure 7 (issue 14's figure 4, the live autoscaler): its InferenceServices, the
+	// minutes measured at the manager's default and at --metric-status-interval=0 (0:
+	// skip figure 7), the metrics adapter binary; autoscalerOnly measures figure 7 alone.
+	autoscalerN               int
+	autoscalerMinutes         float64
+	autoscalerBaselineMinutes float64
+	adapterPath               string
+	autoscalerOnly            bool
 }
 
 // setting is one choice of the manager's client rate limits and reconcile parallelism.
@@ -138,6 +146,9 @@ var smokeDefaults = map[string]string{
 	// Figure 6 needs a simulated cluster (kube-controller-manager, kube-scheduler, kwok)
 	// and takes about 2 minutes at N = 1000: not in the smoke run.
 	"pod-watch-runs": "0",
+	// Figure 7 runs the real HPA controller for minutes by nature (its sync is 15 s and
+	// the manager writes metric values once a minute): not in the smoke run.
+	"autoscaler-minutes": "0",
 }
 
 func parseOptions(name string, args []string) (options, error) {
@@ -170,6 +181,11 @@ func parseOptions(name string, args []string) (options, error) {
 	fs.StringVar(&opts.kwokPath, "kwok", "", "figure 6: the kwok controller binary (make dev-cluster-tools builds it)")
 	fs.StringVar(&opts.kwokStages, "kwok-stages", "hack/dev-cluster/stages.yaml", "figure 6: kwok's Stages (those of the simulated e2e cluster)")
 	fs.BoolVar(&opts.podWatchOnly, "pod-watch-only", false, "measure figure 6 only")
+	fs.IntVar(&opts.autoscalerN, "autoscaler-n", 300, "figure 7: InferenceServices under the live autoscaler")
+	fs.Float64Var(&opts.autoscalerMinutes, "autoscaler-minutes", 10, "figure 7: minutes measured at the manager's default --metric-status-interval (0: skip figure 7)")
+	fs.Float64Var(&opts.autoscalerBaselineMinutes, "autoscaler-baseline-minutes", 3, "figure 7: minutes measured with --metric-status-interval=0 (every change written), the baseline")
+	fs.StringVar(&opts.adapterPath, "metrics-adapter", "", "figure 7: the metrics adapter binary (hack/tools/cluster; make dev-cluster-tools builds it)")
+	fs.BoolVar(&opts.autoscalerOnly, "autoscaler-only", false, "measure figure 7 only")
 	fs.BoolVar(&opts.smoke, "smoke", false, "small defaults for a quick run (CI): "+smokeSummary())
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
@@ -222,7 +238,22 @@ func parseOptions(name string, args []string) (options, error) {
 	case opts.podWatchOnly && opts.podWatchRuns == 0:
 		return options{}, fmt.Errorf("-pod-watch-only with -pod-watch-runs 0 measures nothing")
 	}
-	return opts, nil
+	return opts, checkAutoscalerOptions(opts)
+}
+
+// checkAutoscalerOptions checks figure 7's flags.
+func checkAutoscalerOptions(opts options) error {
+	switch {
+	case opts.autoscalerN < 1 || opts.autoscalerMinutes < 0 || opts.autoscalerBaselineMinutes < 0:
+		return fmt.Errorf("-autoscaler-n must be at least 1, -autoscaler-minutes and -autoscaler-baseline-minutes not negative")
+	case opts.autoscalerMinutes > 0 && !opts.podWatchOnly && (opts.kwokPath == "" || opts.adapterPath == ""):
+		return fmt.Errorf("figure 7 (-autoscaler-minutes %g) needs -kwok and -metrics-adapter (make bench passes them; -autoscaler-minutes 0 skips it)", opts.autoscalerMinutes)
+	case opts.autoscalerOnly && opts.autoscalerMinutes == 0:
+		return fmt.Errorf("-autoscaler-only with -autoscaler-minutes 0 measures nothing")
+	case opts.autoscalerOnly && opts.podWatchOnly:
+		return fmt.Errorf("-autoscaler-only and -pod-watch-only exclude each other")
+	}
+	return nil
 }
 
 func smokeSummary() string {

@@ -44,6 +44,7 @@ type Results struct {
 	Memory      *memoryFigure      `json:"memory,omitempty"`
 	Knobs       []knobRun          `json:"knobs,omitempty"`
 	PodWatch    *podWatchFigure    `json:"podWatch,omitempty"`
+	Autoscaler  *autoscalerFigure  `json:"autoscaler,omitempty"`
 	// Failures are the hard invariants that broke; any makes the run exit non-zero.
 	Failures []string `json:"failures"`
 	// Error is what ended the run early, if anything did.
@@ -66,6 +67,11 @@ type runSettings struct {
 	PodWatchRuns  int       `json:"podWatchRuns"`
 	UnrelatedPods int       `json:"unrelatedPods"`
 	PodWatchOnly  bool      `json:"podWatchOnly"`
+	// Figure 7.
+	AutoscalerN               int     `json:"autoscalerN"`
+	AutoscalerMinutes         float64 `json:"autoscalerMinutes"`
+	AutoscalerBaselineMinutes float64 `json:"autoscalerBaselineMinutes"`
+	AutoscalerOnly            bool    `json:"autoscalerOnly"`
 }
 
 // convergenceRun is one timed convergence of N new InferenceServices by a fresh manager.
@@ -186,6 +192,9 @@ func (r *Results) rows() []row {
 	if r.Settings.PodWatchOnly {
 		return r.podWatchRows(notMeasured)
 	}
+	if r.Settings.AutoscalerOnly {
+		return r.autoscalerRows(notMeasured)
+	}
 	var rows []row
 	const convergenceTitle = "1. convergence: operator / floor"
 	if c := r.Convergence; c != nil && c.Operator.Error != "" {
@@ -238,6 +247,9 @@ func (r *Results) rows() []row {
 	}
 	if r.Settings.PodWatchRuns > 0 {
 		rows = append(rows, r.podWatchRows(notMeasured)...)
+	}
+	if r.Settings.AutoscalerMinutes > 0 {
+		rows = append(rows, r.autoscalerRows(notMeasured)...)
 	}
 	return rows
 }
@@ -379,15 +391,22 @@ func (r *Results) header() []string {
 		kind = "smoke run"
 	case s.PodWatchOnly:
 		kind = "figure 6 only (-pod-watch-only)"
+	case s.AutoscalerOnly:
+		kind = "figure 7 only (-autoscaler-only)"
+	}
+	n := s.N
+	if s.AutoscalerOnly {
+		n = s.AutoscalerN
 	}
 	return []string{
-		fmt.Sprintf("Inference operator benchmark (issues #6 and #13), %s: N=%d, manager %s, %.0f s in all",
-			kind, s.N, strings.Join(s.Operator.managerFlags(), " "), r.Seconds),
+		fmt.Sprintf("Inference operator benchmark (issues #6, #13 and #14), %s: N=%d, manager %s, %.0f s in all",
+			kind, n, strings.Join(s.Operator.managerFlags(), " "), r.Seconds),
 		fmt.Sprintf("Machine: %d CPUs (%s), %.1f GiB memory, %s, Linux %s, kube-apiserver %s (envtest), load average %s at start, %s at end",
 			m.CPUs, m.CPUModel, float64(m.MemTotalKiB)/(1<<20), m.GoVersion, m.Kernel, m.KubeAPIServer, m.LoadAverageStart, m.LoadAverageEnd),
 		fmt.Sprintf("Date: %s; operator: %s, revision %s", r.Started.UTC().Format("2006-01-02 15:04 MST"), s.Manager, m.Revision),
-		fmt.Sprintf("Settings: -n %d -tries %d -memory-points %s -unrelated %d -settings %s -pod-watch-runs %d -unrelated-pods %d -timeout %s; goals are stated for N = %d",
-			s.N, s.Tries, joinInts(s.MemoryPoints), s.Unrelated, joinSettings(s.KnobSettings), s.PodWatchRuns, s.UnrelatedPods, s.Timeout, goalGoalN),
+		fmt.Sprintf("Settings: -n %d -tries %d -memory-points %s -unrelated %d -settings %s -pod-watch-runs %d -unrelated-pods %d -autoscaler-n %d -autoscaler-minutes %g -autoscaler-baseline-minutes %g -timeout %s; goals are stated for N = %d (figure 7: N = 300)",
+			s.N, s.Tries, joinInts(s.MemoryPoints), s.Unrelated, joinSettings(s.KnobSettings), s.PodWatchRuns, s.UnrelatedPods,
+			s.AutoscalerN, s.AutoscalerMinutes, s.AutoscalerBaselineMinutes, s.Timeout, goalGoalN),
 	}
 }
 
@@ -419,6 +438,10 @@ func (r *Results) text() string {
 		fmt.Fprintf(&b, "\n%s\n", podWatchCaption(f))
 		b.WriteString(r.podWatchTable().text())
 	}
+	if f := r.Autoscaler; f != nil && len(r.autoscalerTable().rows) > 0 {
+		fmt.Fprintf(&b, "\n%s\n", autoscalerCaption(f))
+		b.WriteString(r.autoscalerTable().text())
+	}
 	if footer := r.footer(); len(footer) > 0 {
 		b.WriteString("\n" + strings.Join(footer, "\n") + "\n")
 	}
@@ -444,6 +467,10 @@ func (r *Results) markdown() string {
 	if f := r.PodWatch; f != nil && len(f.With)+len(f.Without) > 0 {
 		fmt.Fprintf(&b, "\n%s\n\n", podWatchCaption(f))
 		b.WriteString(r.podWatchTable().markdown())
+	}
+	if f := r.Autoscaler; f != nil && len(r.autoscalerTable().rows) > 0 {
+		fmt.Fprintf(&b, "\n%s\n\n", autoscalerCaption(f))
+		b.WriteString(r.autoscalerTable().markdown())
 	}
 	if footer := r.footer(); len(footer) > 0 {
 		b.WriteString("\n")

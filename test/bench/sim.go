@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -46,7 +47,9 @@ const fakeNodeAnnotation = "kwok.x-k8s.io/node"
 
 // startSim starts the components against kubeconfig with the binaries of kubeBin (the
 // control-plane folder) and kwokPath, logging to logDir/NAME-COMPONENT.log.
-func startSim(name, logDir, kubeconfig, kubeBin, kwokPath, stages string) (*simComponents, error) {
+// extraControllers are further kube-controller-manager controllers (figure 7 adds the
+// horizontal-pod-autoscaler-controller).
+func startSim(name, logDir, kubeconfig, kubeBin, kwokPath, stages string, extraControllers ...string) (*simComponents, error) {
 	// The components' own client-side limits would make them, not the operator, the pace
 	// of the setup; kwokctl runs them unlimited for the same reason.
 	common := []string{"--kubeconfig=" + kubeconfig, "--leader-elect=false", "--secure-port=0", "--bind-address=127.0.0.1",
@@ -62,7 +65,7 @@ func startSim(name, logDir, kubeconfig, kubeBin, kwokPath, stages string) (*simC
 			// kwok renews each node's Lease (as kwokctl runs it); on a machine this busy a
 			// renewal can come late, and a node the controller took for lost would have its
 			// pods marked not ready mid-figure, so it waits longer than its 50 s default.
-			"--controllers=deployment-controller,replicaset-controller,node-lifecycle-controller",
+			"--controllers="+strings.Join(append([]string{"deployment-controller", "replicaset-controller", "node-lifecycle-controller"}, extraControllers...), ","),
 			"--node-monitor-grace-period=3m",
 			"--concurrent-deployment-syncs=10", "--concurrent-replicaset-syncs=10",
 		)},
