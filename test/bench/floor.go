@@ -110,17 +110,18 @@ func runFloor(ctx context.Context, admin *rest.Config, c client.Client, namespac
 // same words, so that the floor's write weighs what the operator's does.
 func floorStatus(isvc *servingv1alpha1.InferenceService) servingv1alpha1.InferenceServiceStatus {
 	now := metav1.Now()
-	condition := func(t string, status metav1.ConditionStatus, reason, message string) metav1.Condition {
-		return metav1.Condition{Type: t, Status: status, ObservedGeneration: isvc.Generation, LastTransitionTime: now, Reason: reason, Message: message}
+	// Every condition of a new service carries the same message.
+	condition := func(t string, status metav1.ConditionStatus, reason string) metav1.Condition {
+		return metav1.Condition{Type: t, Status: status, ObservedGeneration: isvc.Generation, LastTransitionTime: now, Reason: reason,
+			Message: "the Deployment has not reported on the current pod template yet"}
 	}
-	pending := "the Deployment has not reported on the current pod template yet"
 	return servingv1alpha1.InferenceServiceStatus{
 		ObservedGeneration: isvc.Generation,
 		Conditions: []metav1.Condition{
-			condition(servingv1alpha1.ConditionReady, metav1.ConditionFalse, servingv1alpha1.ReasonDeploymentPending, pending),
-			condition(servingv1alpha1.ConditionAvailable, metav1.ConditionFalse, servingv1alpha1.ReasonDeploymentPending, pending),
-			condition(servingv1alpha1.ConditionProgressing, metav1.ConditionTrue, servingv1alpha1.ReasonRolloutInProgress, pending),
-			condition(servingv1alpha1.ConditionReconciling, metav1.ConditionTrue, servingv1alpha1.ReasonDeploymentPending, pending),
+			condition(servingv1alpha1.ConditionReady, metav1.ConditionFalse, servingv1alpha1.ReasonDeploymentPending),
+			condition(servingv1alpha1.ConditionAvailable, metav1.ConditionFalse, servingv1alpha1.ReasonDeploymentPending),
+			condition(servingv1alpha1.ConditionProgressing, metav1.ConditionTrue, servingv1alpha1.ReasonRolloutInProgress),
+			condition(servingv1alpha1.ConditionReconciling, metav1.ConditionTrue, servingv1alpha1.ReasonDeploymentPending),
 		},
 		DesiredReplicas: 1,
 		MinReplicas:     1,
