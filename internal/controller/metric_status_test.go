@@ -92,6 +92,21 @@ func TestMetricValuesAreWrittenAtMostOncePerInterval(t *testing.T) {
 	g.Expect(reconcile(41, func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Status.DesiredReplicas = 4 })).To(BeZero())
 	g.Expect(shown().Targets).To(Equal("cpu: 41%/50%"), "an interval of 0 writes every change")
 	g.Expect(*patches).To(Equal(6))
+
+	// A value that comes just after a write would be an interval old, plus the time the
+	// write takes to show, at the next write an interval later: it is written a margin
+	// (a thirtieth of the interval) earlier, so the status is never an interval behind.
+	r.MetricStatusInterval = time.Minute
+	after(time.Second)
+	g.Expect(reconcile(42, func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Status.DesiredReplicas = 4 })).To(Equal(58*time.Second),
+		"due 2 s before the held-back value is a minute old")
+	after(20 * time.Second)
+	g.Expect(reconcile(43, func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Status.DesiredReplicas = 4 })).To(Equal(38*time.Second),
+		"a later value does not move the deadline of the first one held back")
+	after(38 * time.Second)
+	g.Expect(reconcile(43, func(h *autoscalingv2.HorizontalPodAutoscaler) { h.Status.DesiredReplicas = 4 })).To(BeZero())
+	g.Expect(shown().Targets).To(Equal("cpu: 43%/50%"))
+	g.Expect(*patches).To(Equal(7))
 }
 
 // The same on a real API server, with the HPA's status written by hand the way the HPA

@@ -39,18 +39,21 @@ import (
 // every sync (15 s), and mirroring each would cost the API server a write per
 // InferenceService every 15 s for figures "kubectl get hpa" shows anyway. Anything else
 // (a condition, a replica count, a scale event, the observed generation) is written at once.
+// See metricWriteDue for when a held-back change is written.
 func (r *InferenceServiceReconciler) writeStatus(ctx context.Context, isvc *servingv1alpha1.InferenceService, status servingv1alpha1.InferenceServiceStatus) (time.Duration, error) {
 	if equality.Semantic.DeepEqual(isvc.Status, status) {
 		return 0, nil
 	}
 	key := client.ObjectKeyFromObject(isvc)
 	write := statusWrite{uid: isvc.UID, over: digestStatus(isvc.Status), content: digestContent(status)}
-	last, at := r.written.get(key)
-	if last == write {
+	last := r.written.get(key)
+	if last.write == write {
 		return 0, nil
 	}
-	if r.MetricStatusInterval > 0 && last.uid == isvc.UID && metricsOnly(isvc.Status, status) {
-		if wait := r.MetricStatusInterval - r.clock().Since(at); wait > 0 {
+	if r.MetricStatusInterval > 0 && last.write.uid == isvc.UID && metricsOnly(isvc.Status, status) {
+		now := r.clock().Now()
+		pending := r.written.holdBack(key, now)
+		if wait := metricWriteDue(last.at, pending, r.MetricStatusInterval).Sub(now); wait > 0 {
 			return wait, nil
 		}
 	}
@@ -75,6 +78,22 @@ func (r *InferenceServiceReconciler) writeStatus(ctx context.Context, isvc *serv
 		r.recordReadyEvent(ctx, isvc, eventType, after.Status == metav1.ConditionTrue, after.Reason, after.Message)
 	}
 	return 0, nil
+}
+
+// metricWriteDue is when a change of metric values alone, first held back at pending, is
+// written after the last status write at last: an interval after the last write, so that
+// there is at most one such write per interval, but no later than a margin (a thirtieth
+// of the interval, 2 s of a minute) before the held-back values are an interval old. The
+// margin covers the requeue, the patch and the watch that show the write, so the status
+// is never more than the interval behind the autoscaler. It brings a write forward only
+// when a value came within the margin after the last write; the next write is then an
+// interval after this one again.
+func metricWriteDue(last, pending time.Time, interval time.Duration) time.Time {
+	due := last.Add(interval)
+	if deadline := pending.Add(interval - interval/30); deadline.Before(due) {
+		return deadline
+	}
+	return due
 }
 
 // metricsOnly tells whether next differs from previous in the autoscaler's metric values
@@ -157,23 +176,24 @@ type statusWrite struct {
 	over, content [sha256.Size]byte
 }
 
-// statusMemo holds the last statusWrite of each InferenceService and when it was sent.
-// An entry costs about a hundred bytes and is dropped when the InferenceService is gone.
+// statusMemo holds, for each InferenceService, its last statusWrite, when it was sent,
+// and since when a change of metric values alone waits (zero: none). An entry costs about
+// a hundred bytes and is dropped when the InferenceService is gone.
 type statusMemo struct {
 	mu     sync.Mutex
 	writes map[types.NamespacedName]memoEntry
 }
 
 type memoEntry struct {
-	write statusWrite
-	at    time.Time
+	write   statusWrite
+	at      time.Time
+	pending time.Time
 }
 
-func (m *statusMemo) get(key types.NamespacedName) (statusWrite, time.Time) {
+func (m *statusMemo) get(key types.NamespacedName) memoEntry {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e := m.writes[key]
-	return e.write, e.at
+	return m.writes[key]
 }
 
 func (m *statusMemo) set(key types.NamespacedName, w statusWrite, at time.Time) {
@@ -183,6 +203,22 @@ func (m *statusMemo) set(key types.NamespacedName, w statusWrite, at time.Time) 
 		m.writes = map[types.NamespacedName]memoEntry{}
 	}
 	m.writes[key] = memoEntry{write: w, at: at}
+}
+
+// holdBack records that a change waits since now, unless an earlier one already does,
+// and returns since when a change waits.
+func (m *statusMemo) holdBack(key types.NamespacedName, now time.Time) time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.writes[key]
+	if !ok {
+		return now
+	}
+	if e.pending.IsZero() {
+		e.pending = now
+		m.writes[key] = e
+	}
+	return e.pending
 }
 
 func (m *statusMemo) forget(key types.NamespacedName) {
