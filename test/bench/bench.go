@@ -201,6 +201,10 @@ func (b *bench) converge(ctx context.Context, c *cluster, namespace, prefix stri
 	}
 	defer watch.stop()
 
+	machineBefore, err := readMachineCPUSeconds()
+	if err != nil {
+		return run, nil, err
+	}
 	m, err := b.startManager(c, s, label)
 	if err != nil {
 		return run, nil, err
@@ -223,6 +227,9 @@ func (b *bench) converge(ctx context.Context, c *cluster, namespace, prefix stri
 	}
 	run.Seconds = last.Sub(m.started).Seconds()
 	run.CPUSeconds, _ = m.cpuSeconds()
+	if machineAfter, err := readMachineCPUSeconds(); err == nil {
+		run.MachineCPUSeconds = machineAfter - machineBefore
+	}
 	scraped, err := m.scrape(ctx)
 	if err != nil {
 		return run, m, fmt.Errorf("reading the manager's metrics: %w", err)

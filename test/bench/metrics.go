@@ -224,6 +224,30 @@ func readProcCPUSeconds(pid int) (float64, error) {
 	return (utime + stime) / clockTicksPerSecond, nil
 }
 
+// readMachineCPUSeconds returns the CPU time the whole machine has spent busy so far, in
+// CPU seconds: user, nice, system, irq, softirq and steal of the first line of /proc/stat
+// (idle and iowait left out).
+func readMachineCPUSeconds() (float64, error) {
+	content, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	line, _, _ := strings.Cut(string(content), "\n")
+	fields := strings.Fields(line)
+	if len(fields) < 9 || fields[0] != "cpu" {
+		return 0, fmt.Errorf("unexpected /proc/stat: %q", line)
+	}
+	var busy float64
+	for _, i := range []int{1, 2, 3, 6, 7, 8} { // user nice system (idle iowait) irq softirq steal
+		v, err := strconv.ParseFloat(fields[i], 64)
+		if err != nil {
+			return 0, fmt.Errorf("unexpected /proc/stat: %q", line)
+		}
+		busy += v
+	}
+	return busy / clockTicksPerSecond, nil
+}
+
 // waitIdle waits until the manager has reconciled at least crs InferenceServices and its
 // queue has stayed empty, with no reconcile running, for the whole of stable (polling
 // every poll). It returns when that first held in the final stable stretch (the resync's
