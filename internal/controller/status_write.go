@@ -39,7 +39,7 @@ import (
 // every sync (15 s), and mirroring each would cost the API server a write per
 // InferenceService every 15 s for figures "kubectl get hpa" shows anyway. Anything else
 // (a condition, a replica count, a scale event, the observed generation) is written at once.
-// See metricWriteDue for when a held-back change is written.
+// See metricWriteWait for when a held-back change is written.
 func (r *InferenceServiceReconciler) writeStatus(ctx context.Context, isvc *servingv1alpha1.InferenceService, status servingv1alpha1.InferenceServiceStatus) (time.Duration, error) {
 	if equality.Semantic.DeepEqual(isvc.Status, status) {
 		return 0, nil
@@ -53,7 +53,7 @@ func (r *InferenceServiceReconciler) writeStatus(ctx context.Context, isvc *serv
 	if r.MetricStatusInterval > 0 && last.write.uid == isvc.UID && metricsOnly(isvc.Status, status) {
 		now := r.clock().Now()
 		pending := r.written.holdBack(key, now)
-		if wait := metricWriteDue(last.at, pending, r.MetricStatusInterval).Sub(now); wait > 0 {
+		if wait := metricWriteWait(now, last.at, pending, r.MetricStatusInterval); wait > 0 {
 			return wait, nil
 		}
 	}
@@ -80,20 +80,24 @@ func (r *InferenceServiceReconciler) writeStatus(ctx context.Context, isvc *serv
 	return 0, nil
 }
 
-// metricWriteDue is when a change of metric values alone, first held back at pending, is
-// written after the last status write at last: an interval after the last write, so that
-// there is at most one such write per interval, but no later than a margin (a thirtieth
-// of the interval, 2 s of a minute) before the held-back values are an interval old. The
-// margin covers the requeue, the patch and the watch that show the write, so the status
-// is never more than the interval behind the autoscaler. It brings a write forward only
-// when a value came within the margin after the last write; the next write is then an
-// interval after this one again.
-func metricWriteDue(last, pending time.Time, interval time.Duration) time.Time {
-	due := last.Add(interval)
-	if deadline := pending.Add(interval - interval/30); deadline.Before(due) {
-		return deadline
+// metricWriteWait tells how long a change of metric values alone, seen now and first
+// held back at pending, still waits after the last status write at last (0: write now).
+//
+// It is written with the first change seen an interval or more after the last write. A
+// live HPA changes its metrics at every sync, every 15 s, so the writes fall on its syncs
+// an interval apart or a little more: at most one per interval, each with the newest
+// values, and the values seen just after a write are written three syncs later. At the
+// latest, the first held-back value is written a thirtieth of the interval (2 s of a
+// minute) before it is an interval old, the time for the requeue, the patch and the
+// watch: the status is never an interval behind the autoscaler. The reconciler is
+// requeued for that deadline only; a requeue for "an interval after the last write" would
+// write between two syncs, and the value of the sync just after it would then wait for
+// the whole of the next interval.
+func metricWriteWait(now, last, pending time.Time, interval time.Duration) time.Duration {
+	if !now.Before(last.Add(interval)) {
+		return 0
 	}
-	return due
+	return max(pending.Add(interval-interval/30).Sub(now), 0)
 }
 
 // metricsOnly tells whether next differs from previous in the autoscaler's metric values
