@@ -355,6 +355,11 @@ var _ = Describe("faults", Ordered, func() {
 			g.Expect(active.Status).To(Equal(metav1.ConditionFalse))
 		}).Should(Succeed())
 
+		// The tracker's informer may still be backing off after an earlier spec stopped the
+		// API server; a scale write it does not see would leave nothing to assert.
+		Eventually(func() []replicaChange { return replicas.changesOf(ns, "hold") }, time.Minute).
+			ShouldNot(BeEmpty(), "the replica tracker has not seen the Deployment")
+
 		By("writing spec.replicas=7 through the scale subresource, as the HPA controller does")
 		deployments := clientset.AppsV1().Deployments(ns)
 		scale, err := deployments.GetScale(ctx(), "hold", metav1.GetOptions{})
