@@ -19,12 +19,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
 	"github.com/inferenceops/inference-operator/internal/controller"
 	"github.com/inferenceops/inference-operator/internal/metrics"
+	"github.com/inferenceops/inference-operator/internal/metricsauth"
 	"github.com/inferenceops/inference-operator/internal/render"
 )
 
@@ -121,7 +121,7 @@ func main() {
 	if secureMetrics {
 		// Only callers that authenticate and are authorized for GET /metrics
 		// (the metrics-reader ClusterRole) can read the metrics.
-		metricsServerOptions.FilterProvider = filters.WithAuthenticationAndAuthorization
+		metricsServerOptions.FilterProvider = metricsauth.WithAuthenticationAndAuthorization
 	}
 
 	restConfig := ctrl.GetConfigOrDie()
