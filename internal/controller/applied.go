@@ -13,13 +13,11 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/util/managedfields"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	autoscalingv2ac "k8s.io/client-go/applyconfigurations/autoscaling/v2"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	policyv1ac "k8s.io/client-go/applyconfigurations/policy/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/structured-merge-diff/v6/typed"
 )
 
 // ownedFieldsAnnotation carries, on cached copies of children only, what the operator
@@ -64,8 +62,9 @@ func ownedFieldsOf(obj client.Object) ownedFields {
 	return computeOwnedFields(obj)
 }
 
-// computeOwnedFields extracts the fields of the operator's Apply entry from obj's
-// managedFields.
+// computeOwnedFields sums up the fields of the operator's Apply entry in obj's
+// managedFields. The digest is extracted from the object (see extractOwnedDigest) unless
+// ownedDigests remembers it for the same state of the operator's entries.
 func computeOwnedFields(obj client.Object) ownedFields {
 	var result ownedFields
 	for _, e := range obj.GetManagedFields() {
@@ -73,6 +72,26 @@ func computeOwnedFields(obj client.Object) ownedFields {
 			result.updateEntry = true
 		}
 	}
+	if dep, ok := obj.(*appsv1.Deployment); ok {
+		result.replicas = ownsField(dep.ManagedFields, FieldOwner, "f:spec", "f:replicas")
+	}
+	key, keyed := ownedDigests.keyOf(obj)
+	if keyed {
+		if digest, ok := ownedDigests.get(key); ok {
+			result.digest = digest
+			return result
+		}
+	}
+	result.digest = extractOwnedDigest(obj)
+	if keyed && result.digest != "" {
+		ownedDigests.put(key, result.digest)
+	}
+	return result
+}
+
+// extractOwnedDigest extracts the fields of the operator's Apply entry, with their values,
+// from obj and returns their digest; empty when obj is not a child kind or on error.
+func extractOwnedDigest(obj client.Object) string {
 	var (
 		owned any
 		err   error
@@ -80,7 +99,6 @@ func computeOwnedFields(obj client.Object) ownedFields {
 	switch obj := obj.(type) {
 	case *appsv1.Deployment:
 		owned, err = appsv1ac.ExtractDeployment(obj, FieldOwner)
-		result.replicas = ownsField(obj.ManagedFields, FieldOwner, "f:spec", "f:replicas")
 	case *corev1.Service:
 		owned, err = corev1ac.ExtractService(obj, FieldOwner)
 	case *autoscalingv2.HorizontalPodAutoscaler:
@@ -89,27 +107,71 @@ func computeOwnedFields(obj client.Object) ownedFields {
 		owned, err = policyv1ac.ExtractPodDisruptionBudget(obj, FieldOwner)
 	case *unstructured.Unstructured:
 		// A custom resource of another project (a ScaledObject, a PodMonitor): its schema is
-		// not compiled in, so the fields are extracted with the structure deduced from the
-		// object itself, lists as atomic.
-		extracted := map[string]any{}
-		err = managedfields.ExtractInto(obj, typed.DeducedParseableType, FieldOwner, &extracted, "")
-		extracted["apiVersion"], extracted["kind"] = obj.GetAPIVersion(), obj.GetKind()
-		if md, ok := extracted["metadata"].(map[string]any); ok {
-			md["name"], md["namespace"] = obj.GetName(), obj.GetNamespace()
-		}
-		owned = extracted
+		// not compiled in (see extractUnstructured).
+		owned, err = extractUnstructured(obj)
 	default:
-		return ownedFields{}
+		return ""
 	}
 	if err != nil {
-		return ownedFields{}
+		return ""
 	}
 	digest, err := digestOf(owned)
 	if err != nil {
-		return ownedFields{}
+		return ""
 	}
-	result.digest = digest
-	return result
+	return digest
+}
+
+// extractUnstructured returns the fields of the operator's Apply entry, with their values,
+// from obj, a kind whose schema the operator does not compile in. It walks the entry's
+// field set over the object: a field with owned fields below it is descended into, and
+// a field owned as a whole (a leaf of the set) is copied whole, value and all. The API
+// server makes a map or struct its schema calls atomic (a label selector) such a leaf,
+// and structured-merge-diff's deduced schema, which knows no atomic maps, would extract
+// it empty. Lists are copied whole, as that schema does.
+func extractUnstructured(obj *unstructured.Unstructured) (map[string]any, error) {
+	extracted := map[string]any{}
+	for _, e := range obj.GetManagedFields() {
+		if e.Manager != FieldOwner || e.Operation != metav1.ManagedFieldsOperationApply || e.Subresource != "" || e.FieldsV1 == nil {
+			continue
+		}
+		var fields map[string]any
+		if err := json.Unmarshal(e.FieldsV1.GetRawBytes(), &fields); err != nil {
+			return nil, err
+		}
+		extracted = ownedPart(fields, obj.Object)
+		break
+	}
+	extracted["apiVersion"], extracted["kind"] = obj.GetAPIVersion(), obj.GetKind()
+	md, _ := extracted["metadata"].(map[string]any)
+	if md == nil {
+		md = map[string]any{}
+		extracted["metadata"] = md
+	}
+	md["name"], md["namespace"] = obj.GetName(), obj.GetNamespace()
+	return extracted, nil
+}
+
+// ownedPart is the part of object that the field set fields (FieldsV1 JSON) names.
+func ownedPart(fields, object map[string]any) map[string]any {
+	out := map[string]any{}
+	for key, sub := range fields {
+		name, ok := strings.CutPrefix(key, "f:")
+		if !ok {
+			continue // "." (the node itself); list keys do not occur below an object
+		}
+		value, ok := object[name]
+		if !ok {
+			continue
+		}
+		children, _ := sub.(map[string]any)
+		if nested, isMap := value.(map[string]any); isMap && len(children) > 0 {
+			out[name] = ownedPart(children, nested)
+			continue
+		}
+		out[name] = value
+	}
+	return out
 }
 
 // digestOfContent is the digest of an apply configuration, comparable with

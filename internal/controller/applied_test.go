@@ -6,7 +6,10 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/utils/ptr"
+
+	"github.com/inferenceops/inference-operator/internal/render"
 )
 
 // deploymentOwning returns a Deployment with 3 replicas whose managedFields say the
@@ -73,5 +76,31 @@ func TestOwnedFieldsIgnoreAnAnnotationFromTheAPIServer(t *testing.T) {
 	edited.ResourceVersion = "43"
 	if got := ownedFieldsOf(edited); got.digest == forged.digest {
 		t.Errorf("a forged annotation for another resourceVersion was believed")
+	}
+}
+
+// TestApplyContentCopiesAnUnstructuredChild: createChild sets a create-only
+// resourceVersion on the content of its apply. For a ScaledObject or a PodMonitor the
+// content once shared the desired object's map, so when the create found the name taken
+// by the service's own child (a cache that had not seen it yet), the apply that followed
+// carried that resourceVersion too and failed with Conflict at every retry.
+func TestApplyContentCopiesAnUnstructuredChild(t *testing.T) {
+	desired := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"maxReplicaCount": int64(5)}}}
+	desired.SetGroupVersionKind(render.ScaledObjectGVK)
+	desired.SetName("llm")
+	content, err := ApplyContent(desired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	content.SetResourceVersion(createOnlyResourceVersion)
+	if rv := desired.GetResourceVersion(); rv != "" {
+		t.Errorf("the desired object got the content's resourceVersion %q", rv)
+	}
+	again, err := ApplyContent(desired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rv := again.GetResourceVersion(); rv != "" {
+		t.Errorf("the next apply's content carries resourceVersion %q", rv)
 	}
 }

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -42,7 +43,7 @@ func CacheOptions(namespaces []string, optional ...schema.GroupVersionKind) cach
 		Transform: trimChild,
 	}
 	opts := cache.Options{
-		DefaultTransform:            cache.TransformStripManagedFields(),
+		DefaultTransform:            defaultTransform,
 		ReaderFailOnMissingInformer: true,
 		ByObject: map[client.Object]cache.ByObject{
 			&appsv1.Deployment{}:                     managed,
@@ -105,6 +106,23 @@ func trimChild(in any) (any, error) {
 		dep.Spec.Template = corev1.PodTemplateSpec{}
 	}
 	return obj, nil
+}
+
+// stripManagedFields is controller-runtime's transform that drops managedFields.
+var stripManagedFields = cache.TransformStripManagedFields()
+
+// defaultTransform is the transform of the kinds CacheOptions names no transform for. An
+// optional child kind whose CRD was installed after the manager started is one: its
+// informer starts when the reconciler first reads it, without CacheOptions' selection
+// and transform. Its objects get trimChild all the same, so that the operator's owned
+// fields of a child are known and a child in shape is not applied again at every
+// reconcile; those of other objects cost only the look for the operator's entry.
+// Everything else just loses its managedFields.
+func defaultTransform(in any) (any, error) {
+	if u, ok := in.(*unstructured.Unstructured); ok && slices.Contains(optionalGVKs, u.GroupVersionKind()) {
+		return trimChild(in)
+	}
+	return stripManagedFields(in)
 }
 
 func unstructuredOf(gvk schema.GroupVersionKind) *unstructured.Unstructured {

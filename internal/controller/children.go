@@ -119,10 +119,12 @@ func (r *InferenceServiceReconciler) createChild(ctx context.Context, isvc *serv
 	if err != nil {
 		return nil, err
 	}
+	digest := digestOfContent(content)
 	content.SetResourceVersion(createOnlyResourceVersion)
 	key := client.ObjectKeyFromObject(desired)
 	stored, err := r.apply(ctx, content)
 	if err == nil {
+		ownedDigests.rememberApplied(stored, digest)
 		return decodeAs(desired, stored)
 	}
 	if !apierrors.IsConflict(err) {
@@ -150,8 +152,8 @@ func (r *InferenceServiceReconciler) applyChild(ctx context.Context, desired, li
 	if err != nil {
 		return nil, err
 	}
-	owned := ownedFieldsOf(live)
-	if owned.digest != "" && owned.digest == digestOfContent(content) {
+	owned, digest := ownedFieldsOf(live), digestOfContent(content)
+	if owned.digest != "" && owned.digest == digest {
 		return live, nil
 	}
 	if owned.updateEntry {
@@ -176,6 +178,7 @@ func (r *InferenceServiceReconciler) applyChild(ctx context.Context, desired, li
 	if err != nil {
 		return nil, fmt.Errorf("applying %s %s: %w", content.GetKind(), client.ObjectKeyFromObject(desired), err)
 	}
+	ownedDigests.rememberApplied(stored, digest)
 	return decodeAs(desired, stored)
 }
 
@@ -352,6 +355,12 @@ func (r *InferenceServiceReconciler) applyHandoffReplicas(ctx context.Context, l
 // (creationTimestamp: null, an empty status); they are dropped so the operator claims
 // only the fields it means to set.
 func ApplyContent(obj client.Object) (*unstructured.Unstructured, error) {
+	if u, ok := obj.(*unstructured.Unstructured); ok {
+		// The converter hands an unstructured object's own map back: the content would
+		// share it, and what createChild sets on the content (its create-only
+		// resourceVersion) would reach the desired object and every apply after.
+		obj = u.DeepCopy()
+	}
 	content, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
 	if err != nil {
 		return nil, fmt.Errorf("converting %T: %w", obj, err)

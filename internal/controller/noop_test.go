@@ -50,6 +50,10 @@ var _ = Describe("an InferenceService whose children are already in shape", func
 				},
 			}
 		},
+		"podmonitor": func(isvc *servingv1alpha1.InferenceService) {
+			isvc.Spec.Metrics = &servingv1alpha1.MetricsSpec{Port: ptr.To[int32](9090)}
+			isvc.Spec.Monitoring = &servingv1alpha1.MonitoringSpec{PodMonitor: &servingv1alpha1.PodMonitorSpec{Enabled: ptr.To(true)}}
+		},
 		"gpu-everything": func(isvc *servingv1alpha1.InferenceService) {
 			isvc.Spec.Resources.Requests["nvidia.com/gpu"] = resource.MustParse("1")
 			isvc.Spec.Resources.Limits["nvidia.com/gpu"] = resource.MustParse("1")
