@@ -84,6 +84,7 @@ func newBench(opts options) (*bench, error) {
 		ServiceCIDR: serviceClusterIPRange, PodWatchRuns: opts.podWatchRuns, UnrelatedPods: opts.unrelatedPods,
 		PodWatchOnly: opts.podWatchOnly, AutoscalerN: opts.autoscalerN, AutoscalerMinutes: opts.autoscalerMinutes,
 		AutoscalerBaselineMinutes: opts.autoscalerBaselineMinutes, AutoscalerOnly: opts.autoscalerOnly,
+		ScaleN: opts.scaleN, ScaleOnly: opts.scaleOnly,
 	}}
 	return &bench{opts: opts, scheme: scheme, logDir: logDir, results: results}, nil
 }
@@ -100,7 +101,8 @@ func newBench(opts options) (*bench, error) {
 //   - figure 7 (the live autoscaler), on a fresh API server with the same components, the
 //     HPA controller and the metrics adapter;
 //   - every other setting of figure 5, each on a fresh API server, so that each converges
-//     exactly N InferenceServices and no other.
+//     exactly N InferenceServices and no other;
+//   - figure 8 (scale), on a fresh API server: scale-n InferenceServices, then a restart.
 func (b *bench) run(ctx context.Context) error {
 	if b.opts.podWatchOnly {
 		progressf("Figure 6: the pod watch's memory at %d InferenceServices, %d unrelated pods", b.opts.n, b.opts.unrelatedPods)
@@ -110,11 +112,14 @@ func (b *bench) run(ctx context.Context) error {
 		progressf("Figure 7: %d InferenceServices under the live autoscaler", b.opts.autoscalerN)
 		return b.autoscaler(ctx)
 	}
+	if b.opts.scaleOnly {
+		progressf("Figure 8: scale, %d InferenceServices", b.opts.scaleN)
+		return b.scale(ctx)
+	}
 	main, err := b.startCluster("main")
 	if err != nil {
 		return err
 	}
-	b.results.Machine.KubeAPIServer = main.version
 	b.results.Memory = &memoryFigure{}
 
 	progressf("Figure 1: floor and convergence of %d InferenceServices at %s", b.opts.n, b.opts.operator)
@@ -151,7 +156,15 @@ func (b *bench) run(ctx context.Context) error {
 	}
 
 	progressf("Figure 5: convergence of %d InferenceServices at %v", b.opts.n, b.opts.settings)
-	return b.knobs(ctx)
+	if err := b.knobs(ctx); err != nil {
+		return err
+	}
+
+	if b.opts.scaleN > 0 {
+		progressf("Figure 8: scale, %d InferenceServices", b.opts.scaleN)
+		return b.scale(ctx)
+	}
+	return nil
 }
 
 // convergence measures figure 1 on c: the floor, then a fresh manager converging N new
@@ -250,31 +263,39 @@ func (b *bench) converge(ctx context.Context, c *cluster, namespace, prefix stri
 // flags and waits until it has reconciled every InferenceService and gone idle. Nothing
 // changed, so every write it sent is a defect. It returns the new manager.
 func (b *bench) noOpRestart(ctx context.Context, c *cluster, m *managerProcess) (*managerProcess, error) {
+	m, fig, err := b.restart(ctx, c, m, "figure3-restart")
+	b.results.NoOp = fig
+	return m, err
+}
+
+// restart stops m, starts a new manager with the same flags and measures its resync of
+// every InferenceService on c; a write it sends fails the run. It returns the new
+// manager, still running (also on error, so that it can be stopped).
+func (b *bench) restart(ctx context.Context, c *cluster, m *managerProcess, label string) (*managerProcess, *noOpFigure, error) {
 	if err := b.stopManager(m); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	crs, err := countInferenceServices(ctx, c.client)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	m, err = b.startManager(c, b.opts.operator, "figure3-restart")
+	m, err = b.startManager(c, b.opts.operator, label)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	waitCtx, cancel := b.waitContext(ctx, m)
 	defer cancel()
 	idleAt, scraped, err := waitIdle(waitCtx, m, crs, idleStable, 200*time.Millisecond)
 	if err != nil {
-		return nil, err
+		return m, nil, err
 	}
 	fig := &noOpFigure{CRs: crs, ResyncSeconds: idleAt.Sub(m.started).Seconds(), Reconciles: scraped.reconciles(),
 		Requests: countRequests(scraped.requests())}
-	b.results.NoOp = fig
 	if fig.Requests.Writes > 0 {
-		b.results.fail("a restart with nothing changed sent %d write requests (%s)", fig.Requests.Writes, fig.Requests.writesByMethod())
+		b.results.fail("%s: a restart with nothing changed sent %d write requests (%s)", label, fig.Requests.Writes, fig.Requests.writesByMethod())
 	}
 	progressf("  resync of %d in %.1f s, %d writes (%s)", crs, fig.ResyncSeconds, fig.Requests.Writes, fig.Requests.writesByMethod())
-	return m, nil
+	return m, fig, nil
 }
 
 // latency measures figure 2: one at a time, into the idle manager m, it applies an
@@ -414,30 +435,39 @@ func (b *bench) memoryPoint(ctx context.Context, c *cluster, m *managerProcess, 
 // readMemoryPoint waits until m is idle with crs InferenceServices reconciled, lets it
 // settle, and records its memory.
 func (b *bench) readMemoryPoint(ctx context.Context, c *cluster, m *managerProcess, crs int) error {
+	point, _, err := b.idleMemory(ctx, c, m, crs)
+	if err != nil {
+		return err
+	}
+	b.results.Memory.Points = append(b.results.Memory.Points, point)
+	progressf("  %d CRs: peak RSS %.1f MiB, RSS %.1f MiB, heap in use %.1f MiB", crs, mib(point.PeakRSS), mib(point.RSS), mib(point.HeapInuse))
+	return nil
+}
+
+// idleMemory waits until m is idle with crs InferenceServices reconciled, lets it settle,
+// and reads its memory and its metrics.
+func (b *bench) idleMemory(ctx context.Context, c *cluster, m *managerProcess, crs int) (memoryPoint, metrics, error) {
 	waitCtx, cancel := b.waitContext(ctx, m)
 	defer cancel()
 	idleAt, _, err := waitIdle(waitCtx, m, crs, idleStable, 200*time.Millisecond)
 	if err != nil {
-		return err
+		return memoryPoint{}, nil, err
 	}
 	if err := sleep(waitCtx, memorySettle); err != nil {
-		return err
+		return memoryPoint{}, nil, err
 	}
 	mem, err := m.memory()
 	if err != nil {
-		return err
+		return memoryPoint{}, nil, err
 	}
 	scraped, err := m.scrape(ctx)
 	if err != nil {
-		return err
+		return memoryPoint{}, nil, err
 	}
 	inuse, alloc := scraped.heap()
-	point := memoryPoint{CRs: crs, Cluster: c.name, IdleSeconds: idleAt.Sub(m.started).Seconds(),
+	return memoryPoint{CRs: crs, Cluster: c.name, IdleSeconds: idleAt.Sub(m.started).Seconds(),
 		PeakRSS: mem.PeakRSS, RSS: mem.RSS, HeapInuse: int64(inuse), HeapAlloc: int64(alloc),
-		SettleMillis: memorySettle.Milliseconds()}
-	b.results.Memory.Points = append(b.results.Memory.Points, point)
-	progressf("  %d CRs: peak RSS %.1f MiB, RSS %.1f MiB, heap in use %.1f MiB", crs, mib(point.PeakRSS), mib(point.RSS), mib(point.HeapInuse))
-	return nil
+		SettleMillis: memorySettle.Milliseconds()}, scraped, nil
 }
 
 // growthPerCR is the RSS and heap growth per InferenceService, in KiB, between the first
@@ -556,6 +586,9 @@ func (b *bench) startClusterWith(name string, apiServerFlags map[string]string) 
 		return nil, err
 	}
 	b.clusters = append(b.clusters, c)
+	if b.results.Machine.KubeAPIServer == "" {
+		b.results.Machine.KubeAPIServer = c.version
+	}
 	progressf("  API server %q up in %.1f s", name, time.Since(start).Seconds())
 	return c, nil
 }

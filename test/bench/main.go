@@ -1,6 +1,6 @@
 // Command bench measures the inference operator the way issue #6 asks: it starts a fresh
 // local control plane (envtest's etcd and kube-apiserver), runs the real manager binary
-// against it as a child process, and prints seven figures side by side with their goals:
+// against it as a child process, and prints eight figures side by side with their goals:
 //
 //  1. convergence of N InferenceServices against a raw client-go floor on the same API server;
 //  2. per-CR latency (p50, p99) into an idle operator with N already converged;
@@ -11,7 +11,10 @@
 //     --watch-pods, on a cluster that runs the services' pods and unrelated ones (sim.go);
 //  7. the cost under a live autoscaler (issue #14's figure 4): the status writes and the
 //     staleness of the metric values with the real HPA controller and a metrics adapter
-//     (autoscaler.go), at the manager's default and with --metric-status-interval=0.
+//     (autoscaler.go), at the manager's default and with --metric-status-interval=0;
+//  8. scale (issue #14's figure 6): 10,000 InferenceServices converged by a fresh manager on
+//     an API server of their own, its memory once idle and a no-op restart over all of them
+//     (scale.go).
 //
 // It writes the figures as Markdown and JSON under bin/bench/ and exits non-zero only when
 // a hard invariant breaks (convergence not reached in time, children missing, writes on a

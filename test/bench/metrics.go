@@ -105,8 +105,20 @@ func (m metrics) requests() map[string]int {
 // reconciles is controller_runtime_reconcile_total of the InferenceService controller,
 // every result included.
 func (m metrics) reconciles() int {
-	n, _ := m.sum("controller_runtime_reconcile_total", map[string]string{"controller": controllerName})
+	return m.ofController("controller_runtime_reconcile_total")
+}
+
+// ofController is the sum of the series of name that belong to the InferenceService
+// controller.
+func (m metrics) ofController(name string) int {
+	n, _ := m.sum(name, map[string]string{"controller": controllerName})
 	return int(n)
+}
+
+// reconcileErrors is controller_runtime_reconcile_errors_total of the InferenceService
+// controller.
+func (m metrics) reconcileErrors() int {
+	return m.ofController("controller_runtime_reconcile_errors_total")
 }
 
 // queueDepth is the InferenceService controller's workqueue depth; ok is false until
@@ -118,8 +130,7 @@ func (m metrics) queueDepth() (depth int, ok bool) {
 
 // activeWorkers is the number of InferenceService reconciles running now.
 func (m metrics) activeWorkers() int {
-	n, _ := m.sum("controller_runtime_active_workers", map[string]string{"controller": controllerName})
-	return int(n)
+	return m.ofController("controller_runtime_active_workers")
 }
 
 // heap is the Go heap in use and allocated, in bytes.

@@ -47,6 +47,10 @@ type options struct {
 	autoscalerBaselineMinutes float64
 	adapterPath               string
 	autoscalerOnly            bool
+	// Figure 8 (issue 14's figure 6, scale): its InferenceServices (0: skip figure 8);
+	// scaleOnly measures figure 8 alone.
+	scaleN    int
+	scaleOnly bool
 }
 
 // setting is one choice of the manager's client rate limits and reconcile parallelism.
@@ -149,6 +153,8 @@ var smokeDefaults = map[string]string{
 	// Figure 7 runs the real HPA controller for minutes by nature (its sync is 15 s and
 	// the manager writes metric values once a minute): not in the smoke run.
 	"autoscaler-minutes": "0",
+	// Figure 8 at a small N, so that its path runs in CI; 10,000 takes minutes.
+	"scale-n": "60",
 }
 
 func parseOptions(name string, args []string) (options, error) {
@@ -186,6 +192,8 @@ func parseOptions(name string, args []string) (options, error) {
 	fs.Float64Var(&opts.autoscalerBaselineMinutes, "autoscaler-baseline-minutes", 3, "figure 7: minutes measured with --metric-status-interval=0 (every change written), the baseline")
 	fs.StringVar(&opts.adapterPath, "metrics-adapter", "", "figure 7: the metrics adapter binary (hack/tools/cluster; make dev-cluster-tools builds it)")
 	fs.BoolVar(&opts.autoscalerOnly, "autoscaler-only", false, "measure figure 7 only")
+	fs.IntVar(&opts.scaleN, "scale-n", goalScaleN, "figure 8: InferenceServices converged on an API server of their own, then restarted over (0: skip figure 8)")
+	fs.BoolVar(&opts.scaleOnly, "scale-only", false, "measure figure 8 only")
 	fs.BoolVar(&opts.smoke, "smoke", false, "small defaults for a quick run (CI): "+smokeSummary())
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
@@ -233,7 +241,7 @@ func parseOptions(name string, args []string) (options, error) {
 		return options{}, fmt.Errorf("-memory-points needs at least one count")
 	case opts.podWatchRuns < 0 || opts.unrelatedPods < 0:
 		return options{}, fmt.Errorf("-pod-watch-runs and -unrelated-pods cannot be negative")
-	case opts.podWatchRuns > 0 && opts.kwokPath == "":
+	case opts.podWatchRuns > 0 && opts.kwokPath == "" && !opts.scaleOnly && !opts.autoscalerOnly:
 		return options{}, fmt.Errorf("figure 6 (-pod-watch-runs %d) needs -kwok, the kwok binary (make bench passes it)", opts.podWatchRuns)
 	case opts.podWatchOnly && opts.podWatchRuns == 0:
 		return options{}, fmt.Errorf("-pod-watch-only with -pod-watch-runs 0 measures nothing")
@@ -246,12 +254,18 @@ func checkAutoscalerOptions(opts options) error {
 	switch {
 	case opts.autoscalerN < 1 || opts.autoscalerMinutes < 0 || opts.autoscalerBaselineMinutes < 0:
 		return fmt.Errorf("-autoscaler-n must be at least 1, -autoscaler-minutes and -autoscaler-baseline-minutes not negative")
-	case opts.autoscalerMinutes > 0 && !opts.podWatchOnly && (opts.kwokPath == "" || opts.adapterPath == ""):
+	case opts.autoscalerMinutes > 0 && !opts.podWatchOnly && !opts.scaleOnly && (opts.kwokPath == "" || opts.adapterPath == ""):
 		return fmt.Errorf("figure 7 (-autoscaler-minutes %g) needs -kwok and -metrics-adapter (make bench passes them; -autoscaler-minutes 0 skips it)", opts.autoscalerMinutes)
 	case opts.autoscalerOnly && opts.autoscalerMinutes == 0:
 		return fmt.Errorf("-autoscaler-only with -autoscaler-minutes 0 measures nothing")
 	case opts.autoscalerOnly && opts.podWatchOnly:
 		return fmt.Errorf("-autoscaler-only and -pod-watch-only exclude each other")
+	case opts.scaleN < 0:
+		return fmt.Errorf("-scale-n cannot be negative")
+	case opts.scaleOnly && opts.scaleN == 0:
+		return fmt.Errorf("-scale-only with -scale-n 0 measures nothing")
+	case opts.scaleOnly && (opts.autoscalerOnly || opts.podWatchOnly):
+		return fmt.Errorf("-scale-only excludes -autoscaler-only and -pod-watch-only")
 	}
 	return nil
 }

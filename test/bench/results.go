@@ -22,10 +22,15 @@ const (
 	goalCPUPerCRMillis     = 2.0
 	goalLatencyP99         = time.Second
 	goalResync             = 10 * time.Second
-	goalPeakRSSMiB         = 100
 	goalGoalN              = 1000
 	goalUnrelatedGrowthPct = 10
+	// goalFullRun and goalSmokeRun bound a whole run of make bench and of the CI smoke run.
+	goalFullRun  = 30 * time.Minute
+	goalSmokeRun = 3 * time.Minute
 )
+
+// goalPeakRSS are issue 14's memory goals: peak RSS at 1000 and at 5000 InferenceServices.
+var goalPeakRSS = []struct{ crs, mib int }{{1000, 70}, {5000, 120}}
 
 // Verdicts: PASS and MISS for goals (a MISS does not fail the run), ok and FAIL for hard
 // invariants (a FAIL does).
@@ -50,6 +55,7 @@ type Results struct {
 	Knobs       []knobRun          `json:"knobs,omitempty"`
 	PodWatch    *podWatchFigure    `json:"podWatch,omitempty"`
 	Autoscaler  *autoscalerFigure  `json:"autoscaler,omitempty"`
+	Scale       *scaleFigure       `json:"scale,omitempty"`
 	// Failures are the hard invariants that broke; any makes the run exit non-zero.
 	Failures []string `json:"failures"`
 	// Error is what ended the run early, if anything did.
@@ -77,6 +83,9 @@ type runSettings struct {
 	AutoscalerMinutes         float64 `json:"autoscalerMinutes"`
 	AutoscalerBaselineMinutes float64 `json:"autoscalerBaselineMinutes"`
 	AutoscalerOnly            bool    `json:"autoscalerOnly"`
+	// Figure 8.
+	ScaleN    int  `json:"scaleN"`
+	ScaleOnly bool `json:"scaleOnly"`
 }
 
 // convergenceRun is one timed convergence of N new InferenceServices by a fresh manager.
@@ -203,6 +212,9 @@ func (r *Results) rows() []row {
 	if r.Settings.AutoscalerOnly {
 		return r.autoscalerRows(notMeasured)
 	}
+	if r.Settings.ScaleOnly {
+		return r.scaleRows(notMeasured)
+	}
 	var rows []row
 	const convergenceTitle = "1. convergence: operator / floor"
 	if c := r.Convergence; c != nil && c.Operator.Error != "" {
@@ -235,18 +247,7 @@ func (r *Results) rows() []row {
 	} else {
 		rows = append(rows, row{"2. latency apply -> children", notMeasured, "", ""})
 	}
-	if n := r.NoOp; n != nil {
-		rows = append(rows,
-			row{"3. no-op restart: resync time",
-				fmt.Sprintf("%.1f s (%d CRs, %d reconciles)", n.ResyncSeconds, n.CRs, n.Reconciles),
-				fmt.Sprintf("<= %g s", goalResync.Seconds()), goalVerdict(n.ResyncSeconds <= goalResync.Seconds())},
-			row{"   no-op restart: write requests",
-				fmt.Sprintf("%d (%s; %d requests in all)", n.Requests.Writes, n.Requests.writesByMethod(), n.Requests.Total),
-				"0", invariantVerdict(n.Requests.Writes == 0)},
-		)
-	} else {
-		rows = append(rows, row{"3. no-op restart", notMeasured, "", ""})
-	}
+	rows = append(rows, restartRows("3. no-op restart", r.NoOp, notMeasured)...)
 	rows = append(rows, r.memoryRows(notMeasured)...)
 	if len(r.Knobs) > 0 {
 		fastest := slices.MinFunc(r.Knobs, func(a, b knobRun) int {
@@ -271,7 +272,25 @@ func (r *Results) rows() []row {
 	if r.Settings.AutoscalerMinutes > 0 {
 		rows = append(rows, r.autoscalerRows(notMeasured)...)
 	}
-	return rows
+	if r.Settings.ScaleN > 0 {
+		rows = append(rows, r.scaleRows(notMeasured)...)
+	}
+	return append(rows, r.durationRow())
+}
+
+// durationRow judges the length of the whole run: make bench with every figure, or the
+// smoke run.
+func (r *Results) durationRow() row {
+	s := r.Settings
+	title, goal := "   whole run (make bench)", goalFullRun
+	if s.Smoke {
+		title, goal = "   whole run (smoke)", goalSmokeRun
+	}
+	measured := fmt.Sprintf("%.1f min", r.Seconds/60)
+	if !s.Smoke && (s.PodWatchRuns == 0 || s.AutoscalerMinutes == 0 || s.ScaleN == 0 || len(s.KnobSettings) == 0) {
+		return row{title, measured + " (not every figure ran)", fmt.Sprintf("<= %g min", goal.Minutes()), ""}
+	}
+	return row{title, measured, fmt.Sprintf("<= %g min", goal.Minutes()), goalVerdict(r.Seconds <= goal.Seconds())}
 }
 
 func (r *Results) memoryRows(notMeasured string) []row {
@@ -279,17 +298,33 @@ func (r *Results) memoryRows(notMeasured string) []row {
 	if m == nil || len(m.Points) == 0 {
 		return []row{{"4. memory", notMeasured, "", ""}}
 	}
-	// The goal is stated at 1000 InferenceServices: judge the point at 1000, else the
-	// largest point below it, else the smallest.
-	judged := m.Points[0]
-	for _, p := range m.Points {
-		if p.CRs <= goalGoalN {
-			judged = p
+	// Issue 14 states the goals at 1000 and 5000 InferenceServices: each judges the
+	// largest point at or below its N and above the previous goal's (at 1000: else the
+	// smallest point).
+	var rows []row
+	below := 0
+	for i, g := range goalPeakRSS {
+		judged, found := memoryPoint{}, false
+		for _, p := range m.Points {
+			if p.CRs <= g.crs && p.CRs > below {
+				judged, found = p, true
+			}
 		}
+		if !found && i == 0 {
+			judged, found = m.Points[0], true
+		}
+		below = g.crs
+		if !found {
+			continue
+		}
+		title := fmt.Sprintf("4. peak RSS at %d CRs", judged.CRs)
+		if i > 0 {
+			title = fmt.Sprintf("   peak RSS at %d CRs", judged.CRs)
+		}
+		rows = append(rows, row{title,
+			fmt.Sprintf("%.1f MiB (RSS %.1f MiB, heap in use %.1f MiB)", mib(judged.PeakRSS), mib(judged.RSS), mib(judged.HeapInuse)),
+			fmt.Sprintf("<= %d MiB (at %d)", g.mib, g.crs), goalVerdict(mib(judged.PeakRSS) <= float64(g.mib))})
 	}
-	rows := []row{{fmt.Sprintf("4. peak RSS at %d CRs", judged.CRs),
-		fmt.Sprintf("%.1f MiB (RSS %.1f MiB, heap in use %.1f MiB)", mib(judged.PeakRSS), mib(judged.RSS), mib(judged.HeapInuse)),
-		fmt.Sprintf("<= %d MiB", goalPeakRSSMiB), goalVerdict(mib(judged.PeakRSS) <= goalPeakRSSMiB)}}
 	if len(m.Points) > 1 {
 		first, last := m.Points[0], m.Points[len(m.Points)-1]
 		rows = append(rows, row{"   growth per CR",
@@ -304,6 +339,21 @@ func (r *Results) memoryRows(notMeasured string) []row {
 		rows = append(rows, row{"   RSS growth, unrelated objects", notMeasured, "", ""})
 	}
 	return rows
+}
+
+// restartRows are the lines of a no-op restart, titled title.
+func restartRows(title string, n *noOpFigure, notMeasured string) []row {
+	if n == nil {
+		return []row{{title, notMeasured, "", ""}}
+	}
+	return []row{
+		{title + ": resync time",
+			fmt.Sprintf("%.1f s (%d CRs, %d reconciles)", n.ResyncSeconds, n.CRs, n.Reconciles),
+			fmt.Sprintf("<= %g s", goalResync.Seconds()), goalVerdict(n.ResyncSeconds <= goalResync.Seconds())},
+		{"   no-op restart: write requests",
+			fmt.Sprintf("%d (%s; %d requests in all)", n.Requests.Writes, n.Requests.writesByMethod(), n.Requests.Total),
+			"0", invariantVerdict(n.Requests.Writes == 0)},
+	}
 }
 
 // compareSeconds orders runs by convergence time, failed runs last.
@@ -413,10 +463,15 @@ func (r *Results) header() []string {
 		kind = "figure 6 only (-pod-watch-only)"
 	case s.AutoscalerOnly:
 		kind = "figure 7 only (-autoscaler-only)"
+	case s.ScaleOnly:
+		kind = "figure 8 only (-scale-only)"
 	}
 	n := s.N
-	if s.AutoscalerOnly {
+	switch {
+	case s.AutoscalerOnly:
 		n = s.AutoscalerN
+	case s.ScaleOnly:
+		n = s.ScaleN
 	}
 	return []string{
 		fmt.Sprintf("Inference operator benchmark (issues #6, #13 and #14), %s: N=%d, manager %s, %.0f s in all",
@@ -424,9 +479,9 @@ func (r *Results) header() []string {
 		fmt.Sprintf("Machine: %d CPUs (%s), %.1f GiB memory, %s, Linux %s, kube-apiserver %s (envtest), load average %s at start, %s at end",
 			m.CPUs, m.CPUModel, float64(m.MemTotalKiB)/(1<<20), m.GoVersion, m.Kernel, m.KubeAPIServer, m.LoadAverageStart, m.LoadAverageEnd),
 		fmt.Sprintf("Date: %s; operator: %s, revision %s", r.Started.UTC().Format("2006-01-02 15:04 MST"), s.Manager, m.Revision),
-		fmt.Sprintf("Settings: -n %d -tries %d -memory-points %s -unrelated %d -settings %s -pod-watch-runs %d -unrelated-pods %d -autoscaler-n %d -autoscaler-minutes %g -autoscaler-baseline-minutes %g -timeout %s; goals are stated for N = %d (figure 7: N = 300)",
+		fmt.Sprintf("Settings: -n %d -tries %d -memory-points %s -unrelated %d -settings %s -pod-watch-runs %d -unrelated-pods %d -autoscaler-n %d -autoscaler-minutes %g -autoscaler-baseline-minutes %g -scale-n %d -timeout %s; goals are stated for N = %d (figure 7: N = 300, figure 8: N = %d)",
 			s.N, s.Tries, joinInts(s.MemoryPoints), s.Unrelated, joinSettings(s.KnobSettings), s.PodWatchRuns, s.UnrelatedPods,
-			s.AutoscalerN, s.AutoscalerMinutes, s.AutoscalerBaselineMinutes, s.Timeout, goalGoalN),
+			s.AutoscalerN, s.AutoscalerMinutes, s.AutoscalerBaselineMinutes, s.ScaleN, s.Timeout, goalGoalN, goalScaleN),
 	}
 }
 
