@@ -161,6 +161,7 @@ func main() {
 	reconciler := controller.NewInferenceServiceReconciler(mgr, renderConfig, maxConcurrentReconciles)
 	reconciler.Metrics = metrics.NewRecorder(nil)
 	reconciler.NoPodWatch = !watchPods
+	reconciler.Namespaces = splitNamespaces(watchNamespaces)
 	reconciler.MetricStatusInterval = metricStatusInterval
 	ctrlmetrics.Registry.MustRegister(reconciler.Metrics)
 	if err := reconciler.SetupWithManager(mgr); err != nil {

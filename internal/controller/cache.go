@@ -27,8 +27,8 @@ import (
 //   - managedFields are dropped from cached objects, and the pod template from cached
 //     Deployments, which keeps memory low; of children, the cache keeps a digest of the
 //     fields the operator owns instead (see trimChild);
-//   - pods are cached only with the same label, and trimmed to what the status reads
-//     (see trimPod);
+//   - pods are not in this cache but in one of their own, label-selected the same way
+//     (see newPodCache);
 //   - a read of a kind that has no informer fails instead of silently starting a
 //     cluster-wide one.
 //
@@ -38,31 +38,39 @@ import (
 // later is cached once asked for, unselected, since a cache cannot be configured for a
 // kind the API server did not serve when it was built.
 func CacheOptions(namespaces []string, optional ...schema.GroupVersionKind) cache.Options {
-	managed := cache.ByObject{
-		Label:     labels.SelectorFromSet(labels.Set{render.LabelManagedBy: render.ManagedByValue}),
-		Transform: trimChild,
-	}
+	managed := cache.ByObject{Label: managedSelector(), Transform: trimChild}
 	opts := cache.Options{
 		DefaultTransform:            defaultTransform,
 		ReaderFailOnMissingInformer: true,
+		DefaultNamespaces:           namespaceConfigs(namespaces),
 		ByObject: map[client.Object]cache.ByObject{
 			&appsv1.Deployment{}:                     managed,
 			&corev1.Service{}:                        managed,
 			&autoscalingv2.HorizontalPodAutoscaler{}: managed,
 			&policyv1.PodDisruptionBudget{}:          managed,
-			&corev1.Pod{}:                            {Label: managed.Label, Transform: trimPod},
 		},
 	}
 	for _, gvk := range optional {
 		opts.ByObject[unstructuredOf(gvk)] = managed
 	}
-	if len(namespaces) > 0 {
-		opts.DefaultNamespaces = make(map[string]cache.Config, len(namespaces))
-		for _, ns := range namespaces {
-			opts.DefaultNamespaces[ns] = cache.Config{}
-		}
-	}
 	return opts
+}
+
+// managedSelector selects the objects labelled as managed by the operator.
+func managedSelector() labels.Selector {
+	return labels.SelectorFromSet(labels.Set{render.LabelManagedBy: render.ManagedByValue})
+}
+
+// namespaceConfigs is a cache's DefaultNamespaces for namespaces; nil (all) when empty.
+func namespaceConfigs(namespaces []string) map[string]cache.Config {
+	if len(namespaces) == 0 {
+		return nil
+	}
+	configs := make(map[string]cache.Config, len(namespaces))
+	for _, ns := range namespaces {
+		configs[ns] = cache.Config{}
+	}
+	return configs
 }
 
 // ClientOptions returns the manager client settings the controller relies on: reads of

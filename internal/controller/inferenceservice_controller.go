@@ -61,6 +61,9 @@ type InferenceServiceReconciler struct {
 	// informer, no pod read. PodsSchedulable is then not reported, and the rollout
 	// policy Auto, which cannot see a surge pod starved of a GPU, rolls out as Surge.
 	NoPodWatch bool
+	// Namespaces are the namespaces the manager's cache is limited to (its
+	// --watch-namespaces); empty means all. The pod cache is limited to them too.
+	Namespaces []string
 	// MetricStatusInterval is the shortest time between two status writes of one
 	// InferenceService that change only its metric values (the manager's
 	// --metric-status-interval); 0 writes every change. See writeStatus.
@@ -72,6 +75,8 @@ type InferenceServiceReconciler struct {
 	written statusMemo
 	// optional watches the children whose CRDs may be missing (keda.go).
 	optional optionalKinds
+	// pods reads the pod cache (newPodCache); unset when the pod watch is off.
+	pods client.Reader
 }
 
 // NewInferenceServiceReconciler wires a reconciler to the manager's cached client, its
@@ -295,7 +300,12 @@ func (r *InferenceServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
 		Owns(&policyv1.PodDisruptionBudget{})
 	if !r.NoPodWatch {
-		b = b.Watches(podWatch())
+		pods, err := newPodCache(mgr, r.Namespaces)
+		if err != nil {
+			return err
+		}
+		r.pods = pods
+		b = b.WatchesRawSource(podWatch(pods))
 	}
 	c, err := b.
 		Watches(&autoscalingv2.HorizontalPodAutoscaler{}, enqueueByInferenceServiceLabel()).

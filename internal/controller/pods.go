@@ -6,16 +6,16 @@ import (
 	"slices"
 	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
 	"github.com/inferenceops/inference-operator/internal/render"
@@ -23,60 +23,9 @@ import (
 
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 
-// Pods are watched for one thing: whether the scheduler can place them. The cache holds
-// only the pods of managed InferenceServices (CacheOptions selects them by the managed-by
-// label), trimmed by trimPod to what PodsSchedulable and the rollout policy read.
-
-// trimPod is the cache transform of pods. It keeps the pod's identity, the
-// InferenceService and pod-template-hash labels, the extended resources (such as
-// nvidia.com/gpu) each container requests, the phase and the PodScheduled condition,
-// and drops everything else: a cached pod is a few hundred bytes, whatever its spec.
-func trimPod(in any) (any, error) {
-	pod, ok := in.(*corev1.Pod)
-	if !ok {
-		return in, nil
-	}
-	out := &corev1.Pod{
-		TypeMeta: pod.TypeMeta,
-		ObjectMeta: metav1.ObjectMeta{
-			Name:              pod.Name,
-			Namespace:         pod.Namespace,
-			UID:               pod.UID,
-			ResourceVersion:   pod.ResourceVersion,
-			CreationTimestamp: pod.CreationTimestamp,
-			DeletionTimestamp: pod.DeletionTimestamp,
-		},
-		Status: corev1.PodStatus{Phase: pod.Status.Phase},
-	}
-	for _, k := range []string{render.LabelInferenceService, appsv1.DefaultDeploymentUniqueLabelKey} {
-		if v, ok := pod.Labels[k]; ok {
-			if out.Labels == nil {
-				out.Labels = map[string]string{}
-			}
-			out.Labels[k] = v
-		}
-	}
-	for _, c := range pod.Spec.Containers {
-		var requests corev1.ResourceList
-		for name, q := range c.Resources.Requests {
-			if extendedResource(name) {
-				if requests == nil {
-					requests = corev1.ResourceList{}
-				}
-				requests[name] = q
-			}
-		}
-		if requests != nil {
-			out.Spec.Containers = append(out.Spec.Containers, corev1.Container{Name: c.Name, Resources: corev1.ResourceRequirements{Requests: requests}})
-		}
-	}
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodScheduled {
-			out.Status.Conditions = []corev1.PodCondition{c}
-		}
-	}
-	return out, nil
-}
+// Pods are watched for one thing: whether the scheduler can place them. The pod cache
+// (newPodCache) holds only the pods of managed InferenceServices, each as a cachedPod:
+// what PodsSchedulable and the rollout policy read.
 
 // extendedResource tells whether name is an extended resource (a device such as
 // nvidia.com/gpu, counted in whole units and never overcommitted).
@@ -86,23 +35,23 @@ func extendedResource(name corev1.ResourceName) bool {
 }
 
 // podToInferenceService maps a pod to the InferenceService its label names.
-func podToInferenceService(_ context.Context, obj client.Object) []reconcile.Request {
-	name := obj.GetLabels()[render.LabelInferenceService]
+func podToInferenceService(_ context.Context, pod *cachedPod) []reconcile.Request {
+	name := pod.Labels[render.LabelInferenceService]
 	if name == "" {
 		return nil
 	}
-	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: obj.GetNamespace(), Name: name}}}
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: pod.Namespace, Name: name}}}
 }
 
 // schedulingChanged passes only the pod events that can change what the status says
 // about scheduling: a pod that appears or goes while unschedulable, and a change of
 // whether, or why, a pod is unschedulable. A pod turning ready or restarting is the
 // Deployment's news, which its own watch brings.
-var schedulingChanged = predicate.Funcs{
-	CreateFunc:  func(e event.CreateEvent) bool { return unschedulable(e.Object) != nil },
-	DeleteFunc:  func(e event.DeleteEvent) bool { return unschedulable(e.Object) != nil },
-	GenericFunc: func(event.GenericEvent) bool { return false },
-	UpdateFunc: func(e event.UpdateEvent) bool {
+var schedulingChanged = predicate.TypedFuncs[*cachedPod]{
+	CreateFunc:  func(e event.TypedCreateEvent[*cachedPod]) bool { return unschedulable(e.Object) != nil },
+	DeleteFunc:  func(e event.TypedDeleteEvent[*cachedPod]) bool { return unschedulable(e.Object) != nil },
+	GenericFunc: func(event.TypedGenericEvent[*cachedPod]) bool { return false },
+	UpdateFunc: func(e event.TypedUpdateEvent[*cachedPod]) bool {
 		before, after := unschedulable(e.ObjectOld), unschedulable(e.ObjectNew)
 		if before == nil || after == nil {
 			return before != after
@@ -111,28 +60,28 @@ var schedulingChanged = predicate.Funcs{
 	},
 }
 
-// podWatch is the watch of the pods of managed InferenceServices.
-func podWatch() (client.Object, handler.EventHandler, builder.WatchesOption) {
-	return &corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podToInferenceService), builder.WithPredicates(schedulingChanged)
+// podWatch is the watch of the pods of managed InferenceServices, from pods.
+func podWatch(pods cache.Cache) source.Source {
+	return source.Kind(pods, &cachedPod{}, handler.TypedEnqueueRequestsFromMapFunc(podToInferenceService), schedulingChanged)
 }
 
 // podsOf returns the pods of isvc (see listPods), or none without reading anything when
-// the pod watch is off (NoPodWatch): the cache then has no pod informer to read from.
-func (r *InferenceServiceReconciler) podsOf(ctx context.Context, isvc *servingv1alpha1.InferenceService) ([]corev1.Pod, error) {
+// the pod watch is off (NoPodWatch): there is no pod cache to read from then.
+func (r *InferenceServiceReconciler) podsOf(ctx context.Context, isvc *servingv1alpha1.InferenceService) ([]cachedPod, error) {
 	if r.NoPodWatch {
 		return nil, nil
 	}
 	return r.listPods(ctx, isvc)
 }
 
-// listPods returns the pods of isvc as the cache holds them (trimmed), oldest first.
-func (r *InferenceServiceReconciler) listPods(ctx context.Context, isvc *servingv1alpha1.InferenceService) ([]corev1.Pod, error) {
-	list := &corev1.PodList{}
-	if err := r.List(ctx, list, client.InNamespace(isvc.Namespace), client.MatchingLabels(render.SelectorLabels(isvc))); err != nil {
+// listPods returns the pods of isvc as the pod cache holds them, oldest first.
+func (r *InferenceServiceReconciler) listPods(ctx context.Context, isvc *servingv1alpha1.InferenceService) ([]cachedPod, error) {
+	list := &cachedPodList{}
+	if err := r.pods.List(ctx, list, client.InNamespace(isvc.Namespace), client.MatchingLabels(render.SelectorLabels(isvc))); err != nil {
 		return nil, fmt.Errorf("listing the pods of InferenceService %s: %w", client.ObjectKeyFromObject(isvc), err)
 	}
 	pods := list.Items
-	slices.SortFunc(pods, func(a, b corev1.Pod) int {
+	slices.SortFunc(pods, func(a, b cachedPod) int {
 		if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
 			return c
 		}
@@ -143,16 +92,12 @@ func (r *InferenceServiceReconciler) listPods(ctx context.Context, isvc *serving
 
 // unschedulable returns the PodScheduled condition of a pod the scheduler found no node
 // for, or nil. A pod being deleted or finished does not count: it waits for nothing.
-func unschedulable(obj client.Object) *corev1.PodCondition {
-	pod, ok := obj.(*corev1.Pod)
-	if !ok || pod.DeletionTimestamp != nil || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+func unschedulable(pod *cachedPod) *corev1.PodCondition {
+	if pod.DeletionTimestamp != nil || pod.Phase == corev1.PodSucceeded || pod.Phase == corev1.PodFailed {
 		return nil
 	}
-	for i := range pod.Status.Conditions {
-		c := &pod.Status.Conditions[i]
-		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
-			return c
-		}
+	if c := pod.Scheduled; c != nil && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+		return c
 	}
 	return nil
 }
@@ -161,7 +106,7 @@ func unschedulable(obj client.Object) *corev1.PodCondition {
 // one did not, the message is the scheduler's own for the oldest such pod, and Ready's
 // message names it too, whatever Ready's status: a rollout or a scale-out that waits for
 // a node says so.
-func setPodsSchedulableCondition(status *servingv1alpha1.InferenceServiceStatus, isvc *servingv1alpha1.InferenceService, pods []corev1.Pod) {
+func setPodsSchedulableCondition(status *servingv1alpha1.InferenceServiceStatus, isvc *servingv1alpha1.InferenceService, pods []cachedPod) {
 	cond := metav1.Condition{
 		Type:               servingv1alpha1.ConditionPodsSchedulable,
 		Status:             metav1.ConditionTrue,
@@ -169,7 +114,7 @@ func setPodsSchedulableCondition(status *servingv1alpha1.InferenceServiceStatus,
 		Message:            "No pod of the service waits for a node",
 		ObservedGeneration: isvc.Generation,
 	}
-	var waiting []*corev1.Pod
+	var waiting []*cachedPod
 	var first *corev1.PodCondition
 	for i := range pods {
 		if c := unschedulable(&pods[i]); c != nil {

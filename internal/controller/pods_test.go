@@ -2,7 +2,9 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
@@ -60,46 +63,124 @@ func withScheduled(status corev1.ConditionStatus, reason, message string) func(*
 	}
 }
 
-func TestTrimPodKeepsWhatTheStatusReads(t *testing.T) {
+// cachedOf returns pods as the pod cache holds them: encoded to JSON as the API server
+// sends them and decoded by the pod cache's own decoder. It panics on an error, which
+// only a broken decoder gives.
+func cachedOf(pods ...corev1.Pod) []cachedPod {
+	s, err := podScheme()
+	if err != nil {
+		panic(err)
+	}
+	decoder := serializer.NewCodecFactory(s).UniversalDeserializer()
+	out := make([]cachedPod, 0, len(pods))
+	for _, p := range pods {
+		p.APIVersion, p.Kind = "v1", "Pod"
+		data, err := json.Marshal(p)
+		if err != nil {
+			panic(err)
+		}
+		obj, _, err := decoder.Decode(data, nil, nil)
+		if err != nil {
+			panic(fmt.Sprintf("decoding pod %s: %v", p.Name, err))
+		}
+		out = append(out, *obj.(*cachedPod))
+	}
+	return out
+}
+
+func cachedOne(pod *corev1.Pod) *cachedPod { return &cachedOf(*pod)[0] }
+
+func TestCachedPodKeepsWhatTheStatusReads(t *testing.T) {
 	g := NewWithT(t)
-	trimmed, err := trimPod(podOf("ns", "llm", "abc", withScheduled(corev1.ConditionFalse, corev1.PodReasonUnschedulable, gpuStarved)))
-	g.Expect(err).NotTo(HaveOccurred())
-	pod := trimmed.(*corev1.Pod)
+	full := podOf("ns", "llm", "abc", withScheduled(corev1.ConditionFalse, corev1.PodReasonUnschedulable, gpuStarved))
+	full.UID, full.ResourceVersion = "uid-1", "42"
+	full.CreationTimestamp = metav1.NewTime(time.Date(2026, 12, 2, 5, 0, 0, 0, time.UTC))
+	full.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kube-controller-manager", Operation: metav1.ManagedFieldsOperationUpdate,
+		FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(`{"f:metadata":{"f:labels":{}}}`)}}
+	full.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "llm-abc", UID: "rs"}}
+	full.Spec.Containers = append(full.Spec.Containers, corev1.Container{Name: "sidecar", Resources: corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{"nvidia.com/gpu": resource.MustParse("1"), "example.com/fpga": resource.MustParse("0")}}})
+
+	pod := cachedOne(full)
+	g.Expect(pod.Name).To(Equal(full.Name))
+	g.Expect(pod.Namespace).To(Equal("ns"))
+	g.Expect(pod.UID).To(BeEquivalentTo("uid-1"))
+	g.Expect(pod.ResourceVersion).To(Equal("42"))
+	g.Expect(pod.CreationTimestamp.Equal(&full.CreationTimestamp)).To(BeTrue())
 	g.Expect(pod.Labels).To(Equal(map[string]string{render.LabelInferenceService: "llm", "pod-template-hash": "abc"}),
 		"the InferenceService and template labels only")
 	g.Expect(pod.Annotations).To(BeNil())
-	g.Expect(pod.Spec.Containers).To(HaveLen(1))
-	g.Expect(pod.Spec.Containers[0].Image).To(BeEmpty())
-	g.Expect(pod.Spec.Containers[0].Env).To(BeNil())
-	g.Expect(pod.Spec.Containers[0].Resources.Requests).To(Equal(corev1.ResourceList{"nvidia.com/gpu": resource.MustParse("1")}),
-		"extended resources only")
-	g.Expect(pod.Status.Conditions).To(HaveLen(1))
+	g.Expect(pod.ManagedFields).To(BeNil())
+	g.Expect(pod.OwnerReferences).To(BeNil())
+	g.Expect(pod.ExtendedRequests).To(Equal([]corev1.ResourceName{"nvidia.com/gpu"}),
+		"extended resources requested, each once, none of zero")
+	g.Expect(pod.Phase).To(Equal(corev1.PodPending))
+	g.Expect(pod.Scheduled).NotTo(BeNil())
 	g.Expect(unschedulable(pod)).NotTo(BeNil())
 	g.Expect(unschedulable(pod).Message).To(Equal(gpuStarved))
+	g.Expect(pod.DeepCopy()).To(Equal(pod))
+
+	deleting := full.DeepCopy()
+	deleting.DeletionTimestamp = ptr.To(metav1.NewTime(time.Now()))
+	g.Expect(cachedOne(deleting).DeletionTimestamp).NotTo(BeNil())
+	g.Expect(unschedulable(cachedOne(deleting))).To(BeNil(), "a pod being deleted waits for nothing")
+}
+
+// A streamed initial list ends with a bookmark that carries the initial-events-end
+// annotation; an informer that lost it would wait for the end of its list forever.
+func TestCachedPodKeepsTheInitialEventsEndMark(t *testing.T) {
+	g := NewWithT(t)
+	bookmark := corev1.Pod{ObjectMeta: metav1.ObjectMeta{ResourceVersion: "7",
+		Annotations: map[string]string{metav1.InitialEventsAnnotationKey: "true", "other": "x"}}}
+	g.Expect(cachedOne(&bookmark).Annotations).To(Equal(map[string]string{metav1.InitialEventsAnnotationKey: "true"}))
+}
+
+// The list kind decodes its items with cachedPod's decoder.
+func TestCachedPodListDecodesItsItems(t *testing.T) {
+	g := NewWithT(t)
+	s, err := podScheme()
+	g.Expect(err).NotTo(HaveOccurred())
+	list := corev1.PodList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "PodList"}, ListMeta: metav1.ListMeta{ResourceVersion: "9"},
+		Items: []corev1.Pod{*podOf("ns", "llm", "abc"), *podOf("ns", "llm", "def")}}
+	data, err := json.Marshal(list)
+	g.Expect(err).NotTo(HaveOccurred())
+	obj, _, err := serializer.NewCodecFactory(s).UniversalDeserializer().Decode(data, nil, nil)
+	g.Expect(err).NotTo(HaveOccurred())
+	decoded := obj.(*cachedPodList)
+	g.Expect(decoded.ResourceVersion).To(Equal("9"))
+	g.Expect(decoded.Items).To(HaveLen(2))
+	g.Expect(decoded.Items[1].Labels).To(HaveKeyWithValue("pod-template-hash", "def"))
+	g.Expect(decoded.Items[1].ExtendedRequests).To(Equal([]corev1.ResourceName{"nvidia.com/gpu"}))
+	g.Expect(decoded.DeepCopyObject()).To(Equal(decoded))
 }
 
 func TestSchedulingChangedPassesOnlySchedulingNews(t *testing.T) {
 	g := NewWithT(t)
-	pending := podOf("ns", "llm", "abc")
-	starved := podOf("ns", "llm", "abc", withScheduled(corev1.ConditionFalse, corev1.PodReasonUnschedulable, gpuStarved))
-	starvedOther := podOf("ns", "llm", "abc", withScheduled(corev1.ConditionFalse, corev1.PodReasonUnschedulable, "0/3 nodes are available: 3 Insufficient memory."))
-	scheduled := podOf("ns", "llm", "abc", withScheduled(corev1.ConditionTrue, "", ""))
+	pending := cachedOne(podOf("ns", "llm", "abc"))
+	starved := cachedOne(podOf("ns", "llm", "abc", withScheduled(corev1.ConditionFalse, corev1.PodReasonUnschedulable, gpuStarved)))
+	starvedOther := cachedOne(podOf("ns", "llm", "abc", withScheduled(corev1.ConditionFalse, corev1.PodReasonUnschedulable, "0/3 nodes are available: 3 Insufficient memory.")))
+	scheduled := cachedOne(podOf("ns", "llm", "abc", withScheduled(corev1.ConditionTrue, "", "")))
 	running := scheduled.DeepCopy()
-	running.Status.Phase = corev1.PodRunning
+	running.Phase = corev1.PodRunning
 	deleting := starved.DeepCopy()
 	deleting.DeletionTimestamp = ptr.To(metav1.NewTime(time.Now()))
+	type (
+		create = event.TypedCreateEvent[*cachedPod]
+		remove = event.TypedDeleteEvent[*cachedPod]
+		update = event.TypedUpdateEvent[*cachedPod]
+	)
 
-	g.Expect(schedulingChanged.Create(event.CreateEvent{Object: pending})).To(BeFalse())
-	g.Expect(schedulingChanged.Create(event.CreateEvent{Object: starved})).To(BeTrue())
-	g.Expect(schedulingChanged.Delete(event.DeleteEvent{Object: starved})).To(BeTrue())
-	g.Expect(schedulingChanged.Delete(event.DeleteEvent{Object: running})).To(BeFalse())
-	g.Expect(schedulingChanged.Update(event.UpdateEvent{ObjectOld: pending, ObjectNew: starved})).To(BeTrue())
-	g.Expect(schedulingChanged.Update(event.UpdateEvent{ObjectOld: starved, ObjectNew: starvedOther})).To(BeTrue())
-	g.Expect(schedulingChanged.Update(event.UpdateEvent{ObjectOld: starved, ObjectNew: scheduled})).To(BeTrue())
-	g.Expect(schedulingChanged.Update(event.UpdateEvent{ObjectOld: starved, ObjectNew: deleting})).To(BeTrue())
-	g.Expect(schedulingChanged.Update(event.UpdateEvent{ObjectOld: scheduled, ObjectNew: running})).To(BeFalse(),
+	g.Expect(schedulingChanged.Create(create{Object: pending})).To(BeFalse())
+	g.Expect(schedulingChanged.Create(create{Object: starved})).To(BeTrue())
+	g.Expect(schedulingChanged.Delete(remove{Object: starved})).To(BeTrue())
+	g.Expect(schedulingChanged.Delete(remove{Object: running})).To(BeFalse())
+	g.Expect(schedulingChanged.Update(update{ObjectOld: pending, ObjectNew: starved})).To(BeTrue())
+	g.Expect(schedulingChanged.Update(update{ObjectOld: starved, ObjectNew: starvedOther})).To(BeTrue())
+	g.Expect(schedulingChanged.Update(update{ObjectOld: starved, ObjectNew: scheduled})).To(BeTrue())
+	g.Expect(schedulingChanged.Update(update{ObjectOld: starved, ObjectNew: deleting})).To(BeTrue())
+	g.Expect(schedulingChanged.Update(update{ObjectOld: scheduled, ObjectNew: running})).To(BeFalse(),
 		"a pod starting is the Deployment's news")
-	g.Expect(schedulingChanged.Update(event.UpdateEvent{ObjectOld: starved, ObjectNew: starved.DeepCopy()})).To(BeFalse())
+	g.Expect(schedulingChanged.Update(update{ObjectOld: starved, ObjectNew: starved.DeepCopy()})).To(BeFalse())
 }
 
 func TestPodsSchedulableNamesTheSchedulersMessageInReady(t *testing.T) {
@@ -109,7 +190,7 @@ func TestPodsSchedulableNamesTheSchedulersMessageInReady(t *testing.T) {
 	old := podOf("ns", "llm", "old", withScheduled(corev1.ConditionTrue, "", ""))
 	surge := podOf("ns", "llm", "new", withScheduled(corev1.ConditionFalse, corev1.PodReasonUnschedulable, gpuStarved))
 
-	status := computeStatus(isvc, observed{deployment: rollingOut(2, 2), pods: []corev1.Pod{*old, *surge}}, render.Config{})
+	status := computeStatus(isvc, observed{deployment: rollingOut(2, 2), pods: cachedOf(*old, *surge)}, render.Config{})
 	cond := meta.FindStatusCondition(status.Conditions, servingv1alpha1.ConditionPodsSchedulable)
 	g.Expect(cond).NotTo(BeNil())
 	g.Expect(cond.Status).To(Equal(metav1.ConditionFalse))
@@ -121,7 +202,7 @@ func TestPodsSchedulableNamesTheSchedulersMessageInReady(t *testing.T) {
 	reconciling := meta.FindStatusCondition(status.Conditions, servingv1alpha1.ConditionReconciling)
 	g.Expect(reconciling.Message).To(Equal(ready.Message))
 
-	status = computeStatus(isvc, observed{deployment: rollingOut(2, 2), pods: []corev1.Pod{*old}}, render.Config{})
+	status = computeStatus(isvc, observed{deployment: rollingOut(2, 2), pods: cachedOf(*old)}, render.Config{})
 	cond = meta.FindStatusCondition(status.Conditions, servingv1alpha1.ConditionPodsSchedulable)
 	g.Expect(cond.Status).To(Equal(metav1.ConditionTrue))
 	g.Expect(cond.Reason).To(Equal(servingv1alpha1.ReasonPodsScheduled))
@@ -188,7 +269,7 @@ func TestWithoutThePodWatchNoPodIsReadAndPodsSchedulableGoes(t *testing.T) {
 			return errors.New("no informer for pods")
 		},
 	}).Build()
-	r := &InferenceServiceReconciler{Client: c, NoPodWatch: true}
+	r := &InferenceServiceReconciler{pods: c, NoPodWatch: true}
 	pods, err := r.podsOf(context.Background(), isvc)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(pods).To(BeEmpty())
@@ -198,7 +279,7 @@ func TestWithoutThePodWatchNoPodIsReadAndPodsSchedulableGoes(t *testing.T) {
 	g.Expect(err).To(MatchError(ContainSubstring("no informer for pods")), "with the watch on, the pods are read")
 
 	starved := podOf("ns", "llm", "new", withScheduled(corev1.ConditionFalse, corev1.PodReasonUnschedulable, gpuStarved))
-	isvc.Status = computeStatus(isvc, observed{deployment: rollingOut(1, 2), pods: []corev1.Pod{*starved}}, render.Config{})
+	isvc.Status = computeStatus(isvc, observed{deployment: rollingOut(1, 2), pods: cachedOf(*starved)}, render.Config{})
 	g.Expect(meta.FindStatusCondition(isvc.Status.Conditions, servingv1alpha1.ConditionPodsSchedulable)).To(HaveField("Status", metav1.ConditionFalse))
 	status := computeStatus(isvc, observed{deployment: rollingOut(1, 2), podsUnwatched: true}, render.Config{})
 	g.Expect(meta.FindStatusCondition(status.Conditions, servingv1alpha1.ConditionPodsSchedulable)).To(BeNil())

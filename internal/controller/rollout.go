@@ -41,7 +41,7 @@ type rolloutPlan struct {
 //     way: its new pods get scheduled once old ones are gone, which ends the starvation
 //     but not the reason for it;
 //   - never below a PodDisruptionBudget: one pod down must be allowed.
-func planRollout(isvc *servingv1alpha1.InferenceService, dep *appsv1.Deployment, pods []corev1.Pod) rolloutPlan {
+func planRollout(isvc *servingv1alpha1.InferenceService, dep *appsv1.Deployment, pods []cachedPod) rolloutPlan {
 	if render.RolloutPolicy(isvc) != servingv1alpha1.RolloutAuto || dep == nil || rolloutComplete(dep) {
 		return rolloutPlan{}
 	}
@@ -56,20 +56,20 @@ func planRollout(isvc *servingv1alpha1.InferenceService, dep *appsv1.Deployment,
 
 // starved tells whether a pod is unschedulable for lack of an extended resource it
 // requests while a scheduled pod of another template holds some of it.
-func starved(pods []corev1.Pod) bool {
+func starved(pods []cachedPod) bool {
 	for i := range pods {
 		cond := unschedulable(&pods[i])
 		if cond == nil {
 			continue
 		}
 		hash := pods[i].Labels[appsv1.DefaultDeploymentUniqueLabelKey]
-		for _, name := range extendedRequests(&pods[i]) {
+		for _, name := range pods[i].ExtendedRequests {
 			if !strings.Contains(cond.Message, "Insufficient "+string(name)) {
 				continue
 			}
 			for j := range pods {
 				other := &pods[j]
-				if other.Labels[appsv1.DefaultDeploymentUniqueLabelKey] != hash && scheduled(other) && slices.Contains(extendedRequests(other), name) {
+				if other.Labels[appsv1.DefaultDeploymentUniqueLabelKey] != hash && scheduled(other) && slices.Contains(other.ExtendedRequests, name) {
 					return true
 				}
 			}
@@ -78,26 +78,8 @@ func starved(pods []corev1.Pod) bool {
 	return false
 }
 
-// extendedRequests lists the extended resources a pod requests a positive amount of.
-func extendedRequests(pod *corev1.Pod) []corev1.ResourceName {
-	var names []corev1.ResourceName
-	for _, c := range pod.Spec.Containers {
-		for name, q := range c.Resources.Requests {
-			if extendedResource(name) && q.Sign() > 0 && !slices.Contains(names, name) {
-				names = append(names, name)
-			}
-		}
-	}
-	return names
-}
-
-func scheduled(pod *corev1.Pod) bool {
-	for _, c := range pod.Status.Conditions {
-		if c.Type == corev1.PodScheduled {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
+func scheduled(pod *cachedPod) bool {
+	return pod.Scheduled != nil && pod.Scheduled.Status == corev1.ConditionTrue
 }
 
 // disruptionsAllowed is how many of replicas pods the PodDisruptionBudget of the spec

@@ -26,7 +26,7 @@ func TestPlanRollout(t *testing.T) {
 	surgePod := func(message string) corev1.Pod {
 		return *podOf("ns", "mixtral", "new", withScheduled(corev1.ConditionFalse, corev1.PodReasonUnschedulable, message))
 	}
-	starvedPods := []corev1.Pod{oldPod("a"), oldPod("b"), surgePod(gpuStarved)}
+	starvedPods := cachedOf(oldPod("a"), oldPod("b"), surgePod(gpuStarved))
 	onePodAtATime := func(d *appsv1.Deployment) *appsv1.Deployment {
 		d.Spec.Strategy = render.OnePodAtATime()
 		return d
@@ -45,7 +45,7 @@ func TestPlanRollout(t *testing.T) {
 		name string
 		opts []func(*servingv1alpha1.InferenceService)
 		dep  *appsv1.Deployment
-		pods []corev1.Pod
+		pods []cachedPod
 		want rolloutPlan
 	}{
 		{name: "a surge pod starved of a GPU the old pods hold: one pod at a time", dep: rollingOut(2, 3), pods: starvedPods,
@@ -59,13 +59,13 @@ func TestPlanRollout(t *testing.T) {
 		}}, dep: rollingOut(2, 3), pods: starvedPods},
 		{name: "no rollout under way: a scale-out short of GPUs is not a rollout", dep: deploymentFixture(), pods: starvedPods},
 		{name: "the rollout went one pod at a time and goes on so once the new pods are scheduled",
-			dep: onePodAtATime(rollingOut(2, 2)), pods: []corev1.Pod{oldPod("a"), *podOf("ns", "mixtral", "new", withScheduled(corev1.ConditionTrue, "", ""))},
+			dep: onePodAtATime(rollingOut(2, 2)), pods: cachedOf(oldPod("a"), *podOf("ns", "mixtral", "new", withScheduled(corev1.ConditionTrue, "", ""))),
 			want: rolloutPlan{onePodAtATime: true}},
 		{name: "the rollout that went one pod at a time is done: surge again", dep: onePodAtATime(deploymentFixture()), pods: starvedPods[:2]},
 		{name: "short of memory, not of a device: removing an old pod is no answer", dep: rollingOut(2, 3),
-			pods: []corev1.Pod{oldPod("a"), oldPod("b"), surgePod("0/3 nodes are available: 3 Insufficient memory.")}},
+			pods: cachedOf(oldPod("a"), oldPod("b"), surgePod("0/3 nodes are available: 3 Insufficient memory."))},
 		{name: "the old pods hold no GPU (the new template adds one)", dep: rollingOut(2, 3),
-			pods: []corev1.Pod{withoutGPU(oldPod("a")), withoutGPU(oldPod("b")), surgePod(gpuStarved)}},
+			pods: cachedOf(withoutGPU(oldPod("a")), withoutGPU(oldPod("b")), surgePod(gpuStarved))},
 		{name: "a PDB with minAvailable 2 of 2 allows no pod down: surge and wait",
 			opts: []func(*servingv1alpha1.InferenceService){withPDB(ptr.To(intstr.FromInt32(2)), nil)},
 			dep:  rollingOut(2, 3), pods: starvedPods, want: rolloutPlan{heldByPDB: true}},

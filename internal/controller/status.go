@@ -28,8 +28,8 @@ type observed struct {
 	deployment *appsv1.Deployment
 	service    *corev1.Service
 	hpa        *autoscalingv2.HorizontalPodAutoscaler
-	// pods are the service's pods as the cache holds them (see trimPod), oldest first.
-	pods []corev1.Pod
+	// pods are the service's pods as the pod cache holds them (see cachedPod), oldest first.
+	pods []cachedPod
 	// podsUnwatched is set when the manager runs without the pod watch (--watch-pods=false):
 	// pods is empty because nobody read them, not because there are none.
 	podsUnwatched bool

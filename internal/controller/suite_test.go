@@ -273,6 +273,7 @@ func startManager(m extraManager) (stop func()) {
 	mgr, err := ctrl.NewManager(restCfg, opts)
 	Expect(err).NotTo(HaveOccurred())
 	r := NewInferenceServiceReconciler(mgr, m.render, 2)
+	r.Namespaces = m.namespaces
 	if m.reconciler != nil {
 		m.reconciler(r)
 	}
