@@ -33,8 +33,9 @@ help: ## Display this help.
 ##@ Development
 
 .PHONY: manifests
-manifests: controller-gen ## Generate the CRD and the ClusterRole from the markers in api/ and internal/.
-	$(CONTROLLER_GEN) rbac:roleName=manager-role crd:allowDangerousTypes=true paths="./api/...;./internal/..." output:crd:artifacts:config=config/crd/bases
+manifests: controller-gen ## Generate the CRD from the API types in api/ and the ClusterRole from the markers in internal/.
+	$(CONTROLLER_GEN) crd:allowDangerousTypes=true paths="./api/..." output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) rbac:roleName=manager-role paths="./api/...;./internal/..."
 
 .PHONY: generate
 generate: controller-gen ## Generate the DeepCopy methods of the API types.

@@ -30,20 +30,20 @@ import (
 // InferenceService and pod-template-hash labels, the extended resources (such as
 // nvidia.com/gpu) its containers request, its phase and its PodScheduled condition.
 type cachedPod struct {
-	metav1.TypeMeta
-	metav1.ObjectMeta
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
 	// ExtendedRequests are the extended resources the pod's containers request a
 	// positive amount of, each named once.
-	ExtendedRequests []corev1.ResourceName
-	Phase            corev1.PodPhase
+	ExtendedRequests []corev1.ResourceName `json:"extendedRequests,omitempty"`
+	Phase            corev1.PodPhase       `json:"phase,omitempty"`
 	// Scheduled is the pod's PodScheduled condition; nil when it has none yet.
-	Scheduled *corev1.PodCondition
+	Scheduled *corev1.PodCondition `json:"scheduled,omitempty"`
 }
 
 // cachedPodList is the list kind of cachedPod.
 type cachedPodList struct {
-	metav1.TypeMeta
-	metav1.ListMeta `json:"metadata"`
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []cachedPod `json:"items"`
 }
 
