@@ -56,11 +56,21 @@ func (m *managerProcess) endpoint(ctx context.Context, path string) (string, err
 
 // profileCPU saves a CPU profile of the manager's next seconds (or until it exits) to path.
 func (m *managerProcess) profileCPU(ctx context.Context, seconds int, path string) error {
+	return m.saveProfile(ctx, fmt.Sprintf("profile?seconds=%d", seconds), path)
+}
+
+// profileHeap saves a heap profile (in use now, and allocated since the start) to path.
+func (m *managerProcess) profileHeap(ctx context.Context, path string) error {
+	return m.saveProfile(ctx, "heap", path)
+}
+
+// saveProfile saves the manager's /debug/pprof/ profile (with its query) to path.
+func (m *managerProcess) saveProfile(ctx context.Context, profile, path string) error {
 	pprofURL, err := m.endpoint(ctx, "/debug/pprof/")
 	if err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%sprofile?seconds=%d", pprofURL, seconds), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, pprofURL+profile, nil)
 	if err != nil {
 		return err
 	}
@@ -70,7 +80,7 @@ func (m *managerProcess) profileCPU(ctx context.Context, seconds int, path strin
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("CPU profile: %s", resp.Status)
+		return fmt.Errorf("profile %s: %s", profile, resp.Status)
 	}
 	out, err := os.Create(path)
 	if err != nil {

@@ -180,6 +180,9 @@ type procMemory struct {
 	RSS int64
 	// PeakRSS is VmHWM, the largest resident set so far.
 	PeakRSS int64
+	// AnonRSS and FileRSS split RSS into anonymous memory (heap, stacks) and the pages of
+	// mapped files (the binary's own code and data).
+	AnonRSS, FileRSS int64
 }
 
 func readProcMemory(pid int) (procMemory, error) {
@@ -192,18 +195,15 @@ func readProcMemory(pid int) (procMemory, error) {
 	scanner := bufio.NewScanner(f)
 	for scanner.Scan() {
 		key, value, ok := strings.Cut(scanner.Text(), ":")
-		if !ok || (key != "VmRSS" && key != "VmHWM") {
+		field := map[string]*int64{"VmRSS": &mem.RSS, "VmHWM": &mem.PeakRSS, "RssAnon": &mem.AnonRSS, "RssFile": &mem.FileRSS}[key]
+		if !ok || field == nil {
 			continue
 		}
 		kib, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(value), " kB"), 10, 64)
 		if err != nil {
 			return procMemory{}, fmt.Errorf("parsing %s in /proc/%d/status: %w", key, pid, err)
 		}
-		if key == "VmRSS" {
-			mem.RSS = kib * 1024
-		} else {
-			mem.PeakRSS = kib * 1024
-		}
+		*field = kib * 1024
 	}
 	if mem.RSS == 0 || mem.PeakRSS == 0 {
 		return procMemory{}, fmt.Errorf("no VmRSS or VmHWM in /proc/%d/status", pid)

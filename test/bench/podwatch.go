@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -50,6 +51,8 @@ type podWatchRun struct {
 	IdleSeconds float64       `json:"idleSeconds"`
 	PeakRSS     int64         `json:"peakRSSBytes"`
 	RSS         int64         `json:"rssBytes"`
+	AnonRSS     int64         `json:"anonRSSBytes"`
+	FileRSS     int64         `json:"fileRSSBytes"`
 	HeapInuse   int64         `json:"heapInuseBytes"`
 	Requests    requestCounts `json:"requests"`
 }
@@ -258,15 +261,21 @@ func (b *bench) podWatchRun(ctx context.Context, c *cluster, watchPods bool, lab
 	if err != nil {
 		return run, errors.Join(err, b.stopManager(m))
 	}
+	if b.opts.profile {
+		if err := m.profileHeap(ctx, filepath.Join(b.logDir, "heap-"+label+".pprof")); err != nil {
+			return run, errors.Join(err, b.stopManager(m))
+		}
+	}
 	inuse, _ := scraped.heap()
 	run.IdleSeconds, run.PeakRSS, run.RSS, run.HeapInuse = idleAt.Sub(m.started).Seconds(), mem.PeakRSS, mem.RSS, int64(inuse)
+	run.AnonRSS, run.FileRSS = mem.AnonRSS, mem.FileRSS
 	run.Requests = countRequests(scraped.requests())
 	if run.Requests.Writes > 0 {
 		b.results.fail("figure 6, %s: a restart with nothing changed sent %d write requests (%s)", label,
 			run.Requests.Writes, run.Requests.writesByMethod())
 	}
-	progressf("  %s: peak RSS %.1f MiB, RSS %.1f MiB, heap in use %.1f MiB, idle after %.1f s", label,
-		mib(run.PeakRSS), mib(run.RSS), mib(run.HeapInuse), run.IdleSeconds)
+	progressf("  %s: peak RSS %.1f MiB, RSS %.1f MiB (anonymous %.1f, files %.1f), heap in use %.1f MiB, idle after %.1f s", label,
+		mib(run.PeakRSS), mib(run.RSS), mib(run.AnonRSS), mib(run.FileRSS), mib(run.HeapInuse), run.IdleSeconds)
 	return run, b.stopManager(m)
 }
 
