@@ -28,7 +28,7 @@ import (
 //     Deployments, which keeps memory low; of children, the cache keeps a digest of the
 //     fields the operator owns instead (see trimChild);
 //   - pods are not in this cache but in one of their own, label-selected the same way
-//     (see newPodCache);
+//     (see podcache.New);
 //   - a read of a kind that has no informer fails instead of silently starting a
 //     cluster-wide one.
 //

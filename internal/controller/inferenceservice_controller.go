@@ -25,6 +25,7 @@ import (
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
 	"github.com/inferenceops/inference-operator/internal/metrics"
+	"github.com/inferenceops/inference-operator/internal/podcache"
 	"github.com/inferenceops/inference-operator/internal/render"
 )
 
@@ -75,7 +76,7 @@ type InferenceServiceReconciler struct {
 	written statusMemo
 	// optional watches the children whose CRDs may be missing (keda.go).
 	optional optionalKinds
-	// pods reads the pod cache (newPodCache); unset when the pod watch is off.
+	// pods reads the pod cache (podcache.New); unset when the pod watch is off.
 	pods client.Reader
 }
 
@@ -300,7 +301,7 @@ func (r *InferenceServiceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
 		Owns(&policyv1.PodDisruptionBudget{})
 	if !r.NoPodWatch {
-		pods, err := newPodCache(mgr, r.Namespaces)
+		pods, err := podcache.New(mgr, namespaceConfigs(r.Namespaces), managedSelector())
 		if err != nil {
 			return err
 		}

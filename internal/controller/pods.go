@@ -18,25 +18,18 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
-	"github.com/inferenceops/inference-operator/internal/render"
+	"github.com/inferenceops/inference-operator/internal/podcache"
 )
 
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 
 // Pods are watched for one thing: whether the scheduler can place them. The pod cache
-// (newPodCache) holds only the pods of managed InferenceServices, each as a cachedPod:
-// what PodsSchedulable and the rollout policy read.
-
-// extendedResource tells whether name is an extended resource (a device such as
-// nvidia.com/gpu, counted in whole units and never overcommitted).
-func extendedResource(name corev1.ResourceName) bool {
-	s := string(name)
-	return strings.Contains(s, "/") && !strings.Contains(s, "kubernetes.io/") && !strings.HasPrefix(s, "requests.")
-}
+// (podcache.New) holds only the pods of managed InferenceServices, each as a
+// podcache.Pod: what PodsSchedulable and the rollout policy read.
 
 // podToInferenceService maps a pod to the InferenceService its label names.
-func podToInferenceService(_ context.Context, pod *cachedPod) []reconcile.Request {
-	name := pod.Labels[render.LabelInferenceService]
+func podToInferenceService(_ context.Context, pod *podcache.Pod) []reconcile.Request {
+	name := pod.InferenceService()
 	if name == "" {
 		return nil
 	}
@@ -47,12 +40,12 @@ func podToInferenceService(_ context.Context, pod *cachedPod) []reconcile.Reques
 // about scheduling: a pod that appears or goes while unschedulable, and a change of
 // whether, or why, a pod is unschedulable. A pod turning ready or restarting is the
 // Deployment's news, which its own watch brings.
-var schedulingChanged = predicate.TypedFuncs[*cachedPod]{
-	CreateFunc:  func(e event.TypedCreateEvent[*cachedPod]) bool { return unschedulable(e.Object) != nil },
-	DeleteFunc:  func(e event.TypedDeleteEvent[*cachedPod]) bool { return unschedulable(e.Object) != nil },
-	GenericFunc: func(event.TypedGenericEvent[*cachedPod]) bool { return false },
-	UpdateFunc: func(e event.TypedUpdateEvent[*cachedPod]) bool {
-		before, after := unschedulable(e.ObjectOld), unschedulable(e.ObjectNew)
+var schedulingChanged = predicate.TypedFuncs[*podcache.Pod]{
+	CreateFunc:  func(e event.TypedCreateEvent[*podcache.Pod]) bool { return e.Object.Unschedulable() != nil },
+	DeleteFunc:  func(e event.TypedDeleteEvent[*podcache.Pod]) bool { return e.Object.Unschedulable() != nil },
+	GenericFunc: func(event.TypedGenericEvent[*podcache.Pod]) bool { return false },
+	UpdateFunc: func(e event.TypedUpdateEvent[*podcache.Pod]) bool {
+		before, after := e.ObjectOld.Unschedulable(), e.ObjectNew.Unschedulable()
 		if before == nil || after == nil {
 			return before != after
 		}
@@ -62,26 +55,26 @@ var schedulingChanged = predicate.TypedFuncs[*cachedPod]{
 
 // podWatch is the watch of the pods of managed InferenceServices, from pods.
 func podWatch(pods cache.Cache) source.Source {
-	return source.Kind(pods, &cachedPod{}, handler.TypedEnqueueRequestsFromMapFunc(podToInferenceService), schedulingChanged)
+	return source.Kind(pods, &podcache.Pod{}, handler.TypedEnqueueRequestsFromMapFunc(podToInferenceService), schedulingChanged)
 }
 
 // podsOf returns the pods of isvc (see listPods), or none without reading anything when
 // the pod watch is off (NoPodWatch): there is no pod cache to read from then.
-func (r *InferenceServiceReconciler) podsOf(ctx context.Context, isvc *servingv1alpha1.InferenceService) ([]cachedPod, error) {
+func (r *InferenceServiceReconciler) podsOf(ctx context.Context, isvc *servingv1alpha1.InferenceService) ([]podcache.Pod, error) {
 	if r.NoPodWatch {
 		return nil, nil
 	}
 	return r.listPods(ctx, isvc)
 }
 
-// listPods returns the pods of isvc as the pod cache holds them, oldest first.
-func (r *InferenceServiceReconciler) listPods(ctx context.Context, isvc *servingv1alpha1.InferenceService) ([]cachedPod, error) {
-	list := &cachedPodList{}
-	if err := r.pods.List(ctx, list, client.InNamespace(isvc.Namespace), client.MatchingLabels(render.SelectorLabels(isvc))); err != nil {
+// listPods returns the pods of isvc that the operator reads, as the pod cache holds
+// them (see podcache.Pod), oldest first.
+func (r *InferenceServiceReconciler) listPods(ctx context.Context, isvc *servingv1alpha1.InferenceService) ([]podcache.Pod, error) {
+	pods, err := podcache.List(ctx, r.pods, isvc.Namespace, isvc.Name)
+	if err != nil {
 		return nil, fmt.Errorf("listing the pods of InferenceService %s: %w", client.ObjectKeyFromObject(isvc), err)
 	}
-	pods := list.Items
-	slices.SortFunc(pods, func(a, b cachedPod) int {
+	slices.SortFunc(pods, func(a, b podcache.Pod) int {
 		if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
 			return c
 		}
@@ -90,23 +83,11 @@ func (r *InferenceServiceReconciler) listPods(ctx context.Context, isvc *serving
 	return pods, nil
 }
 
-// unschedulable returns the PodScheduled condition of a pod the scheduler found no node
-// for, or nil. A pod being deleted or finished does not count: it waits for nothing.
-func unschedulable(pod *cachedPod) *corev1.PodCondition {
-	if pod.DeletionTimestamp != nil || pod.Phase == corev1.PodSucceeded || pod.Phase == corev1.PodFailed {
-		return nil
-	}
-	if c := pod.Scheduled; c != nil && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
-		return c
-	}
-	return nil
-}
-
 // setPodsSchedulableCondition reports whether every pod of the service found a node. When
 // one did not, the message is the scheduler's own for the oldest such pod, and Ready's
 // message names it too, whatever Ready's status: a rollout or a scale-out that waits for
 // a node says so.
-func setPodsSchedulableCondition(status *servingv1alpha1.InferenceServiceStatus, isvc *servingv1alpha1.InferenceService, pods []cachedPod) {
+func setPodsSchedulableCondition(status *servingv1alpha1.InferenceServiceStatus, isvc *servingv1alpha1.InferenceService, pods []podcache.Pod) {
 	cond := metav1.Condition{
 		Type:               servingv1alpha1.ConditionPodsSchedulable,
 		Status:             metav1.ConditionTrue,
@@ -114,10 +95,10 @@ func setPodsSchedulableCondition(status *servingv1alpha1.InferenceServiceStatus,
 		Message:            "No pod of the service waits for a node",
 		ObservedGeneration: isvc.Generation,
 	}
-	var waiting []*cachedPod
+	var waiting []*podcache.Pod
 	var first *corev1.PodCondition
 	for i := range pods {
-		if c := unschedulable(&pods[i]); c != nil {
+		if c := pods[i].Unschedulable(); c != nil {
 			if first == nil {
 				first = c
 			}

@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
+	"github.com/inferenceops/inference-operator/internal/podcache"
 	"github.com/inferenceops/inference-operator/internal/render"
 )
 
@@ -66,13 +67,13 @@ func withScheduled(status corev1.ConditionStatus, reason, message string) func(*
 // cachedOf returns pods as the pod cache holds them: encoded to JSON as the API server
 // sends them and decoded by the pod cache's own decoder. It panics on an error, which
 // only a broken decoder gives.
-func cachedOf(pods ...corev1.Pod) []cachedPod {
-	s, err := podScheme()
+func cachedOf(pods ...corev1.Pod) []podcache.Pod {
+	s, err := podcache.Scheme()
 	if err != nil {
 		panic(err)
 	}
 	decoder := serializer.NewCodecFactory(s).UniversalDeserializer()
-	out := make([]cachedPod, 0, len(pods))
+	out := make([]podcache.Pod, 0, len(pods))
 	for _, p := range pods {
 		p.APIVersion, p.Kind = "v1", "Pod"
 		data, err := json.Marshal(p)
@@ -83,12 +84,12 @@ func cachedOf(pods ...corev1.Pod) []cachedPod {
 		if err != nil {
 			panic(fmt.Sprintf("decoding pod %s: %v", p.Name, err))
 		}
-		out = append(out, *obj.(*cachedPod))
+		out = append(out, *obj.(*podcache.Pod))
 	}
 	return out
 }
 
-func cachedOne(pod *corev1.Pod) *cachedPod { return &cachedOf(*pod)[0] }
+func cachedOne(pod *corev1.Pod) *podcache.Pod { return &cachedOf(*pod)[0] }
 
 func TestCachedPodKeepsWhatTheStatusReads(t *testing.T) {
 	g := NewWithT(t)
@@ -116,14 +117,14 @@ func TestCachedPodKeepsWhatTheStatusReads(t *testing.T) {
 		"extended resources requested, each once, none of zero")
 	g.Expect(pod.Phase).To(Equal(corev1.PodPending))
 	g.Expect(pod.Scheduled).NotTo(BeNil())
-	g.Expect(unschedulable(pod)).NotTo(BeNil())
-	g.Expect(unschedulable(pod).Message).To(Equal(gpuStarved))
+	g.Expect(pod.Unschedulable()).NotTo(BeNil())
+	g.Expect(pod.Unschedulable().Message).To(Equal(gpuStarved))
 	g.Expect(pod.DeepCopy()).To(Equal(pod))
 
 	deleting := full.DeepCopy()
 	deleting.DeletionTimestamp = ptr.To(metav1.NewTime(time.Now()))
 	g.Expect(cachedOne(deleting).DeletionTimestamp).NotTo(BeNil())
-	g.Expect(unschedulable(cachedOne(deleting))).To(BeNil(), "a pod being deleted waits for nothing")
+	g.Expect(cachedOne(deleting).Unschedulable()).To(BeNil(), "a pod being deleted waits for nothing")
 }
 
 // A streamed initial list ends with a bookmark that carries the initial-events-end
@@ -135,10 +136,46 @@ func TestCachedPodKeepsTheInitialEventsEndMark(t *testing.T) {
 	g.Expect(cachedOne(&bookmark).Annotations).To(Equal(map[string]string{metav1.InitialEventsAnnotationKey: "true"}))
 }
 
-// The list kind decodes its items with cachedPod's decoder.
+// A pod placed on a node that asks for no extended resource, most pods, is read by
+// neither PodsSchedulable nor the rollout policy: the cache keeps its identity alone
+// (which its watch needs), and no service lists it.
+func TestPodCacheKeepsAPlacedPodWithoutExtendedResourcesByIdentityOnly(t *testing.T) {
+	g := NewWithT(t)
+	cpuOnly := func(p *corev1.Pod) {
+		p.Spec.Containers[0].Resources = corev1.ResourceRequirements{
+			Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}}
+	}
+	placed := podOf("ns", "llm", "abc", cpuOnly, withScheduled(corev1.ConditionTrue, "", ""))
+	placed.UID, placed.ResourceVersion = "uid-2", "43"
+	pod := cachedOne(placed)
+	g.Expect(pod.Name).To(Equal(placed.Name))
+	g.Expect(pod.Namespace).To(Equal("ns"))
+	g.Expect(pod.UID).To(BeEquivalentTo("uid-2"))
+	g.Expect(pod.ResourceVersion).To(Equal("43"))
+	g.Expect(pod.Labels).To(BeNil(), "no label: the index leaves it out")
+	g.Expect(pod.InferenceService()).To(BeEmpty())
+	g.Expect(pod.Scheduled).To(BeNil())
+	g.Expect(pod.Unschedulable()).To(BeNil())
+
+	waiting := cachedOne(podOf("ns", "llm", "abc", cpuOnly,
+		withScheduled(corev1.ConditionFalse, corev1.PodReasonUnschedulable, "0/3 nodes are available: 3 Insufficient cpu.")))
+	g.Expect(waiting.InferenceService()).To(Equal("llm"), "a pod not placed is read")
+	g.Expect(waiting.Unschedulable()).NotTo(BeNil())
+	g.Expect(cachedOne(podOf("ns", "llm", "abc", cpuOnly)).InferenceService()).To(Equal("llm"),
+		"a pod the scheduler has not looked at yet is read")
+	g.Expect(cachedOne(podOf("ns", "llm", "abc", withScheduled(corev1.ConditionTrue, "", ""))).TemplateHash()).To(Equal("abc"),
+		"a placed pod that holds a GPU is read: a starved surge pod may wait for it")
+
+	// The pod that gets placed: its old state names the service, whose status must change.
+	update := event.TypedUpdateEvent[*podcache.Pod]{ObjectOld: waiting, ObjectNew: pod}
+	g.Expect(schedulingChanged.Update(update)).To(BeTrue())
+	g.Expect(podToInferenceService(context.Background(), update.ObjectOld)).To(HaveLen(1))
+}
+
+// The list kind decodes its items with podcache.Pod's decoder.
 func TestCachedPodListDecodesItsItems(t *testing.T) {
 	g := NewWithT(t)
-	s, err := podScheme()
+	s, err := podcache.Scheme()
 	g.Expect(err).NotTo(HaveOccurred())
 	list := corev1.PodList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "PodList"}, ListMeta: metav1.ListMeta{ResourceVersion: "9"},
 		Items: []corev1.Pod{*podOf("ns", "llm", "abc"), *podOf("ns", "llm", "def")}}
@@ -146,7 +183,7 @@ func TestCachedPodListDecodesItsItems(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	obj, _, err := serializer.NewCodecFactory(s).UniversalDeserializer().Decode(data, nil, nil)
 	g.Expect(err).NotTo(HaveOccurred())
-	decoded := obj.(*cachedPodList)
+	decoded := obj.(*podcache.PodList)
 	g.Expect(decoded.ResourceVersion).To(Equal("9"))
 	g.Expect(decoded.Items).To(HaveLen(2))
 	g.Expect(decoded.Items[1].Labels).To(HaveKeyWithValue("pod-template-hash", "def"))
@@ -165,9 +202,9 @@ func TestSchedulingChangedPassesOnlySchedulingNews(t *testing.T) {
 	deleting := starved.DeepCopy()
 	deleting.DeletionTimestamp = ptr.To(metav1.NewTime(time.Now()))
 	type (
-		create = event.TypedCreateEvent[*cachedPod]
-		remove = event.TypedDeleteEvent[*cachedPod]
-		update = event.TypedUpdateEvent[*cachedPod]
+		create = event.TypedCreateEvent[*podcache.Pod]
+		remove = event.TypedDeleteEvent[*podcache.Pod]
+		update = event.TypedUpdateEvent[*podcache.Pod]
 	)
 
 	g.Expect(schedulingChanged.Create(create{Object: pending})).To(BeFalse())

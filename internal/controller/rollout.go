@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
+	"github.com/inferenceops/inference-operator/internal/podcache"
 	"github.com/inferenceops/inference-operator/internal/render"
 )
 
@@ -41,7 +42,7 @@ type rolloutPlan struct {
 //     way: its new pods get scheduled once old ones are gone, which ends the starvation
 //     but not the reason for it;
 //   - never below a PodDisruptionBudget: one pod down must be allowed.
-func planRollout(isvc *servingv1alpha1.InferenceService, dep *appsv1.Deployment, pods []cachedPod) rolloutPlan {
+func planRollout(isvc *servingv1alpha1.InferenceService, dep *appsv1.Deployment, pods []podcache.Pod) rolloutPlan {
 	if render.RolloutPolicy(isvc) != servingv1alpha1.RolloutAuto || dep == nil || rolloutComplete(dep) {
 		return rolloutPlan{}
 	}
@@ -56,30 +57,26 @@ func planRollout(isvc *servingv1alpha1.InferenceService, dep *appsv1.Deployment,
 
 // starved tells whether a pod is unschedulable for lack of an extended resource it
 // requests while a scheduled pod of another template holds some of it.
-func starved(pods []cachedPod) bool {
+func starved(pods []podcache.Pod) bool {
 	for i := range pods {
-		cond := unschedulable(&pods[i])
+		cond := pods[i].Unschedulable()
 		if cond == nil {
 			continue
 		}
-		hash := pods[i].Labels[appsv1.DefaultDeploymentUniqueLabelKey]
+		hash := pods[i].TemplateHash()
 		for _, name := range pods[i].ExtendedRequests {
 			if !strings.Contains(cond.Message, "Insufficient "+string(name)) {
 				continue
 			}
 			for j := range pods {
 				other := &pods[j]
-				if other.Labels[appsv1.DefaultDeploymentUniqueLabelKey] != hash && scheduled(other) && slices.Contains(other.ExtendedRequests, name) {
+				if other.TemplateHash() != hash && other.ScheduledOnNode() && slices.Contains(other.ExtendedRequests, name) {
 					return true
 				}
 			}
 		}
 	}
 	return false
-}
-
-func scheduled(pod *cachedPod) bool {
-	return pod.Scheduled != nil && pod.Scheduled.Status == corev1.ConditionTrue
 }
 
 // disruptionsAllowed is how many of replicas pods the PodDisruptionBudget of the spec
@@ -148,7 +145,7 @@ func extendedResourcesOf(isvc *servingv1alpha1.InferenceService) string {
 	var names []string
 	for _, list := range []corev1.ResourceList{isvc.Spec.Resources.Limits, isvc.Spec.Resources.Requests} {
 		for name := range list {
-			if extendedResource(name) && !slices.Contains(names, string(name)) {
+			if podcache.ExtendedResource(name) && !slices.Contains(names, string(name)) {
 				names = append(names, string(name))
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
+	"github.com/inferenceops/inference-operator/internal/podcache"
 	"github.com/inferenceops/inference-operator/internal/render"
 )
 
@@ -45,7 +46,7 @@ func TestPlanRollout(t *testing.T) {
 		name string
 		opts []func(*servingv1alpha1.InferenceService)
 		dep  *appsv1.Deployment
-		pods []cachedPod
+		pods []podcache.Pod
 		want rolloutPlan
 	}{
 		{name: "a surge pod starved of a GPU the old pods hold: one pod at a time", dep: rollingOut(2, 3), pods: starvedPods,

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	servingv1alpha1 "github.com/inferenceops/inference-operator/api/v1alpha1"
+	"github.com/inferenceops/inference-operator/internal/podcache"
 	"github.com/inferenceops/inference-operator/internal/render"
 )
 
@@ -28,8 +29,9 @@ type observed struct {
 	deployment *appsv1.Deployment
 	service    *corev1.Service
 	hpa        *autoscalingv2.HorizontalPodAutoscaler
-	// pods are the service's pods as the pod cache holds them (see cachedPod), oldest first.
-	pods []cachedPod
+	// pods are the service's pods the operator reads, as the pod cache holds them (see
+	// podcache.Pod), oldest first.
+	pods []podcache.Pod
 	// podsUnwatched is set when the manager runs without the pod watch (--watch-pods=false):
 	// pods is empty because nobody read them, not because there are none.
 	podsUnwatched bool
