@@ -195,7 +195,17 @@ func readProcMemory(pid int) (procMemory, error) {
 	scanner := bufio.NewScanner(f)
 	for scanner.Scan() {
 		key, value, ok := strings.Cut(scanner.Text(), ":")
-		field := map[string]*int64{"VmRSS": &mem.RSS, "VmHWM": &mem.PeakRSS, "RssAnon": &mem.AnonRSS, "RssFile": &mem.FileRSS}[key]
+		var field *int64
+		switch key {
+		case "VmRSS":
+			field = &mem.RSS
+		case "VmHWM":
+			field = &mem.PeakRSS
+		case "RssAnon":
+			field = &mem.AnonRSS
+		case "RssFile":
+			field = &mem.FileRSS
+		}
 		if !ok || field == nil {
 			continue
 		}

@@ -28,7 +28,8 @@ type options struct {
 	// createWorkers is the parallelism of the unthrottled client that prepares objects.
 	createWorkers int
 	smoke         bool
-	// profile saves a CPU profile of every converging manager (see converge).
+	// profile saves a CPU profile of every converging manager (see converge) and a heap
+	// profile of every manager of figure 6 (see podWatchRun).
 	profile bool
 	// Figure 6 (the pod watch): its runs per variant (0: not measured), the unrelated
 	// pods, the binaries of the simulated cluster and kwok's Stages; podWatchOnly
@@ -180,7 +181,7 @@ func parseOptions(name string, args []string) (options, error) {
 		"QPS/BURST/WORKERS settings of figure 5, comma-separated (unlimited/WORKERS: no client-side rate limit)")
 	fs.DurationVar(&opts.timeout, "timeout", 20*time.Minute, "limit of every single wait (convergence, resync); exceeding it fails the run")
 	fs.IntVar(&opts.createWorkers, "create-workers", 16, "parallel requests of the unthrottled client that prepares objects")
-	fs.BoolVar(&opts.profile, "profile", false, "save a CPU profile of the first 10 s of every converging manager under bin/bench/logs/ (go tool pprof)")
+	fs.BoolVar(&opts.profile, "profile", false, "save a CPU profile of the first 10 s of every converging manager, and a heap profile of every figure 6 manager once idle, under bin/bench/logs/ (go tool pprof)")
 	fs.IntVar(&opts.podWatchRuns, "pod-watch-runs", 3, "figure 6: managers started with, and as many without, the pod watch (0: skip figure 6)")
 	fs.IntVar(&opts.unrelatedPods, "unrelated-pods", 3000, "figure 6: running pods of no InferenceService")
 	fs.StringVar(&opts.kubeBin, "kube-bin", utils.ControlPlaneDir(), "figure 6: folder holding kube-controller-manager and kube-scheduler")
